@@ -1,0 +1,52 @@
+"""Who acts (:class:`Actor`) and whether they may act on a dossier of an agency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dossier.errors import InvalidInput
+from dossier.states import Role
+
+#: Roles that work inside an agency and must name it.
+STAFF_ROLES = frozenset({Role.CLERK, Role.SPECIALIST, Role.CERTIFIER, Role.LEADER})
+
+
+@dataclass(frozen=True, init=False)
+class Actor:
+    """Someone (or something) firing a transition: ``Actor(id, role, agency)``.
+
+    ``agency`` is the agency code (mã đơn vị) for staff; citizens have none; a ``system``
+    actor without an agency acts for every agency (the worker), with one only for that agency.
+    """
+
+    id: str
+    role: Role
+    agency: str | None
+
+    def __init__(self, id: str, role: Role | str, agency: str | None = None) -> None:
+        if not isinstance(id, str) or not id.strip():
+            raise InvalidInput("Actor.id must be a non-empty string")
+        try:
+            normalised = Role(role)
+        except ValueError:
+            choices = ", ".join(r.value for r in Role)
+            raise InvalidInput(f"unknown role {role!r} (expected one of: {choices})") from None
+        if normalised in STAFF_ROLES and not agency:
+            raise InvalidInput(f"a {normalised.value} actor must name the agency it works for")
+        if agency is not None and (not isinstance(agency, str) or not agency.strip()
+                                   or any(ch.isspace() for ch in agency)):
+            raise InvalidInput(f"agency code {agency!r} must be a non-empty code without spaces")
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "role", normalised)
+        object.__setattr__(self, "agency", agency)
+
+    @classmethod
+    def system(cls, agency: str | None = None, id: str = "system") -> Actor:
+        """The engine's own actor: timers, gateways, remote signers."""
+        return cls(id=id, role=Role.SYSTEM, agency=agency)
+
+    def works_for(self, agency: str) -> bool:
+        """Staff act only inside their agency; a system actor without agency acts anywhere."""
+        if self.role is Role.SYSTEM and self.agency is None:
+            return True
+        return self.agency == agency

@@ -1,0 +1,94 @@
+"""Named, data-driven guards: each says what is still missing before a transition may fire.
+
+A guard is a function of a :class:`GuardContext` returning the missing things (component
+ids, ``"payment"``…); an empty list means the guard is met. The rule book names guards on
+transitions as `transitions` conditions; the engine looks them up here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from dossier.procedure.model import Procedure
+from dossier.states import State
+
+
+class GuardContext(Protocol):
+    """What a guard may look at. ``stored_components`` may query the store, so it is lazy."""
+
+    @property
+    def procedure(self) -> Procedure: ...
+    @property
+    def state(self) -> State: ...
+    @property
+    def resume_state(self) -> State | None: ...
+    @property
+    def received(self) -> bool: ...
+    @property
+    def fee_due(self) -> int: ...
+    @property
+    def paid_amount(self) -> int: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+    def stored_components(self) -> frozenset[str]: ...
+
+
+Guard = Callable[[GuardContext], list[str]]
+
+
+def components_digitised(ctx: GuardContext) -> list[str]:
+    """digitise: every ``must_digitise`` component has a stored file."""
+    stored = ctx.stored_components()
+    return [c.id for c in ctx.procedure.components if c.must_digitise and c.id not in stored]
+
+
+def originals_stored(ctx: GuardContext) -> list[str]:
+    """certify: every required component that ``may_certify`` has a stored original to copy."""
+    stored = ctx.stored_components()
+    return [c.id for c in ctx.procedure.components
+            if c.may_certify and c.required and c.id not in stored]
+
+
+def amount_matches_fee(ctx: GuardContext) -> list[str]:
+    """pay: the amount paid is the fee due, to the đồng."""
+    amount = ctx.data.get("amount")
+    return [] if amount == ctx.fee_due else [f"amount {ctx.fee_due} VND"]
+
+
+def fee_paid(ctx: GuardContext) -> list[str]:
+    """sign / return_result after a ``pay`` step: the fee has been paid in full."""
+    return [] if ctx.paid_amount >= ctx.fee_due else ["payment"]
+
+
+def received(ctx: GuardContext) -> list[str]:
+    """stop from awaiting_supplement: only a dossier that was received can be stopped."""
+    return [] if ctx.received else ["reception"]
+
+
+def _resumes_at(state: State) -> Guard:
+    def check(ctx: GuardContext) -> list[str]:
+        return [] if ctx.resume_state is state else [f"resume_state {state.value}"]
+    check.__doc__ = f"supplement: routes back to {state.value}."
+    return check
+
+
+#: Guards that only route a trigger to one of several targets; failing one is not an error.
+ROUTING_PREFIX = "resumes_at_"
+
+GUARDS: dict[str, Guard] = {
+    "components_digitised": components_digitised,
+    "originals_stored": originals_stored,
+    "amount_matches_fee": amount_matches_fee,
+    "fee_paid": fee_paid,
+    "received": received,
+    **{f"{ROUTING_PREFIX}{state.value}": _resumes_at(state) for state in State},
+}
+
+GUARD_HINTS: dict[str, str] = {
+    "components_digitised": "Attach a scanned file for each listed component first.",
+    "originals_stored": "Attach the original of each listed component before certifying.",
+    "amount_matches_fee": "Pass amount= equal to the dossier's fee_due.",
+    "fee_paid": "Collect the fee (trigger 'pay') first.",
+    "received": "A dossier not yet received can be refused or withdrawn, not stopped.",
+}

@@ -1,0 +1,36 @@
+"""Procedures as data: the model, TOML loading and lint."""
+
+from dossier.procedure.lint import Finding, lint
+from dossier.procedure.loader import load_procedure, parse_procedure, read_procedure
+from dossier.procedure.model import (
+    AgencyLevel,
+    Component,
+    ComponentForm,
+    Duration,
+    FeeKind,
+    FeeRule,
+    FeeTier,
+    Procedure,
+    ServiceLevel,
+    StepSpec,
+    TimeUnit,
+)
+
+__all__ = [
+    "AgencyLevel",
+    "Component",
+    "ComponentForm",
+    "Duration",
+    "FeeKind",
+    "FeeRule",
+    "FeeTier",
+    "Finding",
+    "Procedure",
+    "ServiceLevel",
+    "StepSpec",
+    "TimeUnit",
+    "lint",
+    "load_procedure",
+    "parse_procedure",
+    "read_procedure",
+]

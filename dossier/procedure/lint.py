@@ -1,0 +1,82 @@
+"""Rules that span fields of a procedure: what the schema alone cannot see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dossier.procedure.model import Procedure, TimeUnit
+from dossier.states import Step
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One lint result: ``error`` blocks loading, ``warning`` is printed only."""
+
+    level: str  # "error" | "warning"
+    path: str
+    message: str
+
+
+def lint(procedure: Procedure) -> list[Finding]:
+    """Every cross-field problem of ``procedure``, errors first."""
+    errors: list[Finding] = []
+    warnings: list[Finding] = []
+
+    def error(path: str, message: str) -> None:
+        errors.append(Finding(level="error", path=path, message=message))
+
+    def warn(path: str, message: str) -> None:
+        warnings.append(Finding(level="warning", path=path, message=message))
+
+    steps = procedure.steps
+    if not steps:
+        error("steps", "a procedure needs at least the steps 'receive' and 'return'")
+        return errors
+    seen: dict[Step, int] = {}
+    for index, spec in enumerate(steps):
+        if spec.name in seen:
+            error(f"steps[{index}].name",
+                  f"step {spec.name.value!r} is listed twice (first at steps[{seen[spec.name]}])")
+        else:
+            seen[spec.name] = index
+    if steps[0].name is not Step.RECEIVE:
+        error("steps[0].name", f"the first step must be 'receive', not {steps[0].name.value!r}")
+    if steps[-1].name is not Step.RETURN:
+        error(f"steps[{len(steps) - 1}].name",
+              f"the last step must be 'return', not {steps[-1].name.value!r}")
+
+    fee = procedure.fee
+    charges = fee is not None and fee.charges_money
+    if procedure.has_step(Step.PAY) and not charges:
+        error("fee", "the procedure has a 'pay' step but no fee rule that charges money")
+    if not procedure.has_step(Step.PAY) and charges:
+        error("fee", "the procedure charges a fee but has no 'pay' step to collect it")
+
+    certifiable = [c.id for c in procedure.components if c.may_certify]
+    if procedure.has_step(Step.CERTIFY) and not certifiable:
+        error("components", "the procedure has a 'certify' step but no component may_certify")
+    if certifiable and not procedure.has_step(Step.CERTIFY):
+        warn("components", f"components {certifiable} may_certify but there is no 'certify' step")
+    to_digitise = [c.id for c in procedure.components if c.must_digitise]
+    if to_digitise and not procedure.has_step(Step.DIGITISE):
+        warn("components",
+             f"components {to_digitise} must_digitise but there is no 'digitise' step")
+    if procedure.has_step(Step.DIGITISE) and not to_digitise:
+        warn("components", "the 'digitise' step has no component that must_digitise")
+
+    budgets = [(i, s.budget) for i, s in enumerate(steps) if s.budget is not None]
+    if budgets:
+        total = procedure.processing_time.working_hours_upper_bound()
+        spent = sum(budget.working_hours_upper_bound() for _, budget in budgets)
+        if spent > total:
+            error("steps", f"step budgets add up to {spent} working hours, more than the "
+                           f"processing time allows ({total} working hours)")
+        for index, budget in budgets:
+            if budget.unit in (TimeUnit.SAME_DAY, TimeUnit.CALENDAR_DAYS):
+                warn(f"steps[{index}].budget.unit",
+                     f"a step budget in {budget.unit.value} is counted as whole working days")
+
+    time_spec = procedure.processing_time
+    if time_spec.unit is TimeUnit.SAME_DAY and time_spec.amount:
+        warn("processing_time.amount", "same_day ignores amount; write 0")
+    return errors + warnings

@@ -1,0 +1,297 @@
+"""The procedure (thủ tục hành chính) as validated data.
+
+One TOML file is one *version* of one procedure. The models here check the shape of each
+field; :mod:`dossier.procedure.lint` checks the rules that span fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date, time
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dossier.states import Role, State, Step, state_of, trigger_of
+
+_CODE = re.compile(r"^\d\.\d{6}$")
+_SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class TimeUnit(StrEnum):
+    """How a processing time or step budget is counted."""
+
+    WORKING_DAYS = "working_days"
+    WORKING_HOURS = "working_hours"
+    CALENDAR_DAYS = "calendar_days"
+    SAME_DAY = "same_day"
+
+
+class AgencyLevel(StrEnum):
+    PROVINCE = "province"
+    DISTRICT = "district"  # historic: districts were abolished on 1 July 2025
+    COMMUNE = "commune"
+
+
+class ServiceLevel(StrEnum):
+    FULL_ONLINE = "full_online"        # dịch vụ công trực tuyến toàn trình
+    PARTIAL_ONLINE = "partial_online"  # dịch vụ công trực tuyến một phần
+    OFFLINE = "offline"
+
+
+class ComponentForm(StrEnum):
+    ORIGINAL = "original"  # bản chính
+    COPY = "copy"          # bản sao
+
+
+class FeeKind(StrEnum):
+    EXEMPT = "exempt"
+    FLAT = "flat"
+    PER_PAGE = "per_page"
+    PER_COPY = "per_copy"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _parse_hhmm(value: Any) -> Any:
+    if isinstance(value, str):
+        match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value)
+        if not match:
+            raise ValueError(f"expected a time as 'HH:MM', got {value!r}")
+        return time(int(match[1]), int(match[2]))
+    return value
+
+
+class Duration(_Strict):
+    """An amount of time in a unit the calendar understands."""
+
+    amount: Annotated[int, Field(ge=0)]
+    unit: TimeUnit
+    cutoff: time | None = None  # a start after the cut-off counts from the next working day
+
+    _cutoff = field_validator("cutoff", mode="before")(_parse_hhmm)
+
+    @model_validator(mode="after")
+    def _amount_fits_unit(self) -> Duration:
+        if self.unit is not TimeUnit.SAME_DAY and self.amount == 0:
+            raise ValueError(f"amount must be positive for unit {self.unit.value!r}")
+        return self
+
+    def working_hours_upper_bound(self, hours_per_day: int = 8) -> int:
+        """Working hours this duration can hold at most (for lint only).
+
+        A calendar day holds at most one working day; ``same_day`` holds one working day.
+        """
+        if self.unit is TimeUnit.WORKING_HOURS:
+            return self.amount
+        if self.unit is TimeUnit.SAME_DAY:
+            return hours_per_day
+        return self.amount * hours_per_day
+
+
+class FeeTier(_Strict):
+    """Pages ``from_page``..``to_page`` (inclusive; open-ended when absent) cost ``per_page``."""
+
+    from_page: Annotated[int, Field(ge=1)]
+    to_page: Annotated[int, Field(ge=1)] | None = None
+    per_page: Annotated[int, Field(ge=0)]
+
+
+class FeeRule(_Strict):
+    """A fee (phí) or charge (lệ phí) as data; amounts are integer VND.
+
+    - ``exempt``: nothing to pay (state the reason).
+    - ``flat``: ``amount`` per dossier; optionally ``extra_copy_amount`` for each copy from
+      ``extra_copy_from`` on (e.g. lý lịch tư pháp: 5,000 đ per certificate from the 3rd).
+    - ``per_page``: ``tiers`` of per-page prices, ``cap_per_copy`` at most per copy, times copies.
+    - ``per_copy``: ``amount`` per copy.
+    """
+
+    kind: FeeKind
+    name: str = ""
+    legal_basis: str = ""
+    reason: str = ""
+    amount: Annotated[int, Field(ge=0)] = 0
+    extra_copy_from: Annotated[int, Field(ge=2)] | None = None
+    extra_copy_amount: Annotated[int, Field(ge=0)] = 0
+    tiers: tuple[FeeTier, ...] = ()
+    cap_per_copy: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> FeeRule:
+        kind = self.kind
+        if kind is FeeKind.PER_PAGE:
+            if not self.tiers:
+                raise ValueError("a per_page fee needs at least one tier")
+            expected = 1
+            for index, tier in enumerate(self.tiers):
+                if tier.from_page != expected:
+                    raise ValueError(
+                        f"tiers[{index}].from_page is {tier.from_page}, expected {expected}: "
+                        "tiers must start at page 1 and follow each other without gaps")
+                if tier.to_page is None:
+                    if index != len(self.tiers) - 1:
+                        raise ValueError(f"tiers[{index}] is open-ended but is not the last")
+                    break
+                if tier.to_page < tier.from_page:
+                    raise ValueError(f"tiers[{index}].to_page is before its from_page")
+                expected = tier.to_page + 1
+            else:
+                raise ValueError("the last tier must be open-ended (no to_page)")
+        elif self.tiers or self.cap_per_copy is not None:
+            raise ValueError(f"tiers and cap_per_copy belong to per_page fees, not {kind.value}")
+        if kind is not FeeKind.FLAT and (self.extra_copy_from or self.extra_copy_amount):
+            raise ValueError("extra_copy_from/extra_copy_amount belong to flat fees")
+        if (self.extra_copy_from is None) != (self.extra_copy_amount == 0):
+            raise ValueError("give both extra_copy_from and extra_copy_amount, or neither")
+        if kind in (FeeKind.EXEMPT, FeeKind.PER_PAGE) and self.amount:
+            raise ValueError(f"amount does not apply to {kind.value} fees")
+        return self
+
+    @property
+    def charges_money(self) -> bool:
+        """False for exempt rules and rules whose every price is zero."""
+        if self.kind is FeeKind.EXEMPT:
+            return False
+        if self.kind is FeeKind.PER_PAGE:
+            return any(tier.per_page > 0 for tier in self.tiers)
+        return self.amount > 0 or self.extra_copy_amount > 0
+
+
+class Component(_Strict):
+    """A dossier component (thành phần hồ sơ)."""
+
+    id: str
+    name: str
+    form: ComponentForm = ComponentForm.COPY
+    quantity: Annotated[int, Field(ge=1)] = 1
+    required: bool = True
+    must_digitise: bool = False
+    may_certify: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(f"component id {value!r} must be lower-case letters, digits and _")
+        return value
+
+
+def _known(enum: type[StrEnum], what: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and value not in enum.__members__.values():
+            choices = ", ".join(member.value for member in enum)
+            raise ValueError(f"unknown {what} {value!r} (expected one of: {choices})")
+        return value
+    return check
+
+
+class StepSpec(_Strict):
+    """One step the procedure uses, who completes it, and its optional time budget."""
+
+    name: Step
+    role: Role
+    budget: Duration | None = None
+
+    _name = field_validator("name", mode="before")(_known(Step, "step"))
+    _role = field_validator("role", mode="before")(_known(Role, "role"))
+
+    @property
+    def state(self) -> State:
+        return state_of(self.name)
+
+    @property
+    def trigger(self) -> str:
+        return trigger_of(self.name).value
+
+
+class Procedure(_Strict):
+    """One version of an administrative procedure."""
+
+    code: str
+    name: str
+    field: str
+    agency_level: AgencyLevel
+    service_level: ServiceLevel
+    version: str
+    effective_from: date
+    effective_until: date | None = None  # last day in force, inclusive
+    legal_basis: tuple[str, ...] = ()
+    processing_time: Duration
+    fee: FeeRule | None = None
+    components: tuple[Component, ...] = ()
+    steps: tuple[StepSpec, ...]
+
+    @field_validator("code")
+    @classmethod
+    def _national_code(cls, value: str) -> str:
+        if not _CODE.match(value):
+            raise ValueError(f"national procedure code {value!r} must look like '2.000815'")
+        return value
+
+    @field_validator("version", "name", "field")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("legal_basis", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Procedure:
+        if self.effective_until is not None and self.effective_until < self.effective_from:
+            raise ValueError("effective_until is before effective_from")
+        return self
+
+    def in_force_on(self, day: date) -> bool:
+        """Whether this version applies to a dossier submitted on local date ``day``."""
+        return self.effective_from <= day and (
+            self.effective_until is None or day <= self.effective_until)
+
+    def has_step(self, step: Step) -> bool:
+        return any(spec.name is step for spec in self.steps)
+
+    def step_index(self, step: Step) -> int:
+        """Position of ``step`` in the procedure; ``-1`` when it does not use it."""
+        for index, spec in enumerate(self.steps):
+            if spec.name is step:
+                return index
+        return -1
+
+    def component(self, component_id: str) -> Component | None:
+        for component in self.components:
+            if component.id == component_id:
+                return component
+        return None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(code, version)``: what a dossier stores to keep its rules for life."""
+        return (self.code, self.version)
+
+    def canonical_json(self) -> str:
+        """The definition as canonical JSON: what the database stores and hashes."""
+        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":"))
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of :meth:`canonical_json`."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    @classmethod
+    def from_json(cls, text: str) -> Procedure:
+        return cls.model_validate_json(text)
+
+
+ChannelName = Literal["counter", "online", "post"]

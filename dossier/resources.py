@@ -1,0 +1,42 @@
+"""The sample procedures and templates shipped with the package.
+
+In a wheel they live in ``dossier/_data/`` (hatch force-includes the top-level ``samples/``
+and ``templates/`` there); in a source checkout or editable install they are read from the
+top-level folders beside the package.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def data_dir(name: str) -> Traversable:
+    """The shipped ``samples`` or ``templates`` folder."""
+    packaged = files("dossier").joinpath("_data", name)
+    if packaged.is_dir():
+        return packaged
+    return _CHECKOUT / name
+
+
+def samples() -> list[Path]:
+    """Paths of the sample procedure files, sorted by name."""
+    folder = data_dir("samples")
+    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".toml"))
+
+
+def sample_path(name: str) -> Path:
+    """The path of one sample, by file name with or without ``.toml``."""
+    wanted = name if name.endswith(".toml") else f"{name}.toml"
+    for path in samples():
+        if path.name == wanted:
+            return path
+    raise FileNotFoundError(f"no sample procedure named {wanted!r}")
+
+
+def template_dir() -> Path:
+    """The folder of Jinja2 templates."""
+    return Path(str(data_dir("templates")))

@@ -1,0 +1,174 @@
+"""Connections and transactions on SQLite or PostgreSQL, with driver errors translated.
+
+SQLAlchemy gives us the URL parsing, the driver and the pool; the engine's hot path then
+talks DB-API through :class:`Tx` (an ORM session per ``fire`` costs ~6× more, see
+``bench/transitions.py``). SQL is written once with ``?`` placeholders.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+from dossier.errors import ConcurrencyConflict, InvalidInput
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+# PostgreSQL SQLSTATEs that mean "someone else got there first; try again".
+_PG_RETRYABLE = {"40001", "40P01", "55P03"}
+
+
+class Tx:
+    """One transaction's cursor, with the dialect's value conversions."""
+
+    __slots__ = ("_cursor", "_pg")
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self._cursor = cursor
+        self._pg = postgres
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self._pg else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+        self._cursor.execute(self._sql(sql), params)
+        return int(self._cursor.rowcount)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        self._cursor.execute(self._sql(sql), params)
+        return self._cursor.fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self._cursor.execute(self._sql(sql), params)
+        return list(self._cursor.fetchall())
+
+    # value conversions: SQLite has no time type, PostgreSQL has timestamptz
+    def instant_in(self, value: datetime | None) -> Any:
+        if value is None or self._pg:
+            return value
+        return value.astimezone(UTC).strftime(_SQLITE_TIME)
+
+    def instant_out(self, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+    def date_in(self, value: date | None) -> Any:
+        return value if value is None or self._pg else value.isoformat()
+
+
+class Database:
+    """A SQLAlchemy engine set up for `dossier`: WAL SQLite or PostgreSQL via psycopg 3."""
+
+    def __init__(self, url: str | URL, *, in_memory: bool = False) -> None:
+        try:
+            parsed = make_url(url)
+        except Exception as exc:  # sqlalchemy raises ArgumentError with a useful message
+            raise InvalidInput(f"not a database URL: {url!r} ({exc})") from None
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise InvalidInput(f"unsupported database {backend!r}: use sqlite or postgresql")
+        self.url = parsed
+        self.is_sqlite = backend == "sqlite"
+        # One shared in-memory connection, serialised by a lock (SQLite's :memory: is per
+        # connection, so a pool would give each thread its own empty database).
+        self._lock: threading.RLock | None = threading.RLock() if in_memory else None
+        if self.is_sqlite:
+            if parsed.drivername == "sqlite":
+                parsed = parsed.set(drivername="sqlite+pysqlite")
+            kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+            if in_memory:
+                kwargs["poolclass"] = StaticPool
+            self.engine: Engine = create_engine(parsed, **kwargs)
+            event.listen(self.engine, "connect", _sqlite_on_connect)
+            event.listen(self.engine, "begin", _sqlite_on_begin)
+        else:
+            if parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            self.engine = create_engine(parsed, pool_pre_ping=True)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Tx]:
+        """A transaction on a pooled connection: committed on success, rolled back on error.
+
+        On SQLite a writing transaction starts with ``BEGIN IMMEDIATE`` so that it takes the
+        write lock before it reads (no read-then-upgrade deadlocks); ``busy_timeout`` waits
+        for the lock, and a lock still held after it is a :class:`ConcurrencyConflict`.
+        """
+        with self._lock or nullcontext():
+            try:
+                conn = self.engine.raw_connection()
+            except Exception as exc:
+                self._translate(exc)
+                raise
+            try:
+                cursor = conn.cursor()
+                try:
+                    if self.is_sqlite and write:
+                        cursor.execute("BEGIN IMMEDIATE")
+                    yield Tx(cursor, not self.is_sqlite)
+                    if self.is_sqlite:
+                        if write:
+                            cursor.execute("COMMIT")
+                    else:
+                        conn.commit()
+                except BaseException as exc:
+                    _rollback(conn, cursor, self.is_sqlite)
+                    if isinstance(exc, Exception):
+                        self._translate(exc)
+                    raise
+                finally:
+                    cursor.close()
+            finally:
+                conn.close()
+
+    def _translate(self, exc: Exception) -> None:
+        """Raise :class:`ConcurrencyConflict` for lock/serialisation errors of the driver."""
+        text = str(exc).lower()
+        module = type(exc).__module__
+        if module.startswith("sqlite3") and ("locked" in text or "busy" in text):
+            raise ConcurrencyConflict(
+                "the database was busy with another writer for too long; retry") from exc
+        sqlstate = getattr(exc, "sqlstate", None)
+        if sqlstate in _PG_RETRYABLE:
+            raise ConcurrencyConflict(
+                "another transaction changed the same rows; reload and retry") from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _rollback(conn: Any, cursor: Any, sqlite: bool) -> None:
+    try:
+        if sqlite:
+            if conn.driver_connection.in_transaction:
+                cursor.execute("ROLLBACK")
+        else:
+            conn.rollback()
+    except Exception:  # the connection is going back to the pool, which resets it anyway
+        conn.invalidate()
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver level: we issue BEGIN ourselves (pysqlite's implicit BEGIN
+    # is DEFERRED and would turn concurrent writers into "database is locked" errors).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

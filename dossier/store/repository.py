@@ -1,0 +1,173 @@
+"""The SQL the engine runs, one function per question, on a :class:`Tx`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from dossier.records import Attachment, Dossier, Event
+from dossier.states import State
+from dossier.store.database import Tx
+
+_DOSSIER_COLUMNS = (
+    "id, code, procedure_code, procedure_version, agency, channel, state, resume_state, owner, "
+    "applicant, fee_due, paid_amount, version, event_count, head_hash, submitted_at, "
+    "received_at, updated_at, closed_at")
+_EVENT_COLUMNS = ("seq, trigger, source, target, actor, role, on_behalf_of, at, data, "
+                  "prev_hash, hash")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _dossier(tx: Tx, row: Any) -> Dossier:
+    return Dossier(
+        id=row[0], code=row[1], procedure_code=row[2], procedure_version=row[3], agency=row[4],
+        channel=row[5], state=State(row[6]), resume_state=State(row[7]) if row[7] else None,
+        owner=row[8], applicant=json.loads(row[9]), fee_due=row[10], paid_amount=row[11],
+        version=row[12], event_count=row[13], head_hash=row[14],
+        submitted_at=tx.instant_out(row[15]),  # type: ignore[arg-type]
+        received_at=tx.instant_out(row[16]), updated_at=tx.instant_out(row[17]),  # type: ignore[arg-type]
+        closed_at=tx.instant_out(row[18]))
+
+
+def load_dossier(tx: Tx, code: str) -> Dossier | None:
+    row = tx.one(f"SELECT {_DOSSIER_COLUMNS} FROM dossiers WHERE code = ?", (code,))
+    return None if row is None else _dossier(tx, row)
+
+
+def list_dossier_codes(tx: Tx, agency: str | None = None) -> list[str]:
+    if agency is None:
+        return [r[0] for r in tx.all("SELECT code FROM dossiers ORDER BY id")]
+    return [r[0] for r in tx.all("SELECT code FROM dossiers WHERE agency = ? ORDER BY id",
+                                 (agency,))]
+
+
+def insert_dossier(tx: Tx, d: Dossier, fee_basis: Mapping[str, Any]) -> int:
+    row = tx.one(
+        "INSERT INTO dossiers (code, procedure_code, procedure_version, agency, channel, state,"
+        " resume_state, owner, applicant, fee_basis, fee_due, paid_amount, version, event_count,"
+        " head_hash, submitted_at, received_at, updated_at, closed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (d.code, d.procedure_code, d.procedure_version, d.agency, d.channel, d.state.value,
+         None, d.owner, dumps(dict(d.applicant)), dumps(dict(fee_basis)), d.fee_due,
+         d.paid_amount, d.version, d.event_count, d.head_hash, tx.instant_in(d.submitted_at),
+         None, tx.instant_in(d.updated_at), None))
+    return int(row[0])
+
+
+def update_dossier(tx: Tx, before: Dossier, after: Dossier) -> bool:
+    """Write ``after`` if the row is still at ``before.version``; False if someone else won."""
+    changed = tx.execute(
+        "UPDATE dossiers SET state = ?, resume_state = ?, paid_amount = ?, version = ?,"
+        " event_count = ?, head_hash = ?, received_at = ?, updated_at = ?, closed_at = ?"
+        " WHERE id = ? AND version = ?",
+        (after.state.value, after.resume_state.value if after.resume_state else None,
+         after.paid_amount, after.version, after.event_count, after.head_hash,
+         tx.instant_in(after.received_at), tx.instant_in(after.updated_at),
+         tx.instant_in(after.closed_at), before.id, before.version))
+    return changed == 1
+
+
+def insert_event(tx: Tx, dossier_id: int, e: Event) -> None:
+    tx.execute(
+        f"INSERT INTO events (dossier_id, {_EVENT_COLUMNS})"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (dossier_id, e.seq, e.trigger, e.source, e.target, e.actor, e.role, e.on_behalf_of,
+         tx.instant_in(e.at), dumps(dict(e.data)), e.prev_hash, e.hash))
+
+
+def load_events(tx: Tx, dossier_id: int) -> list[Event]:
+    rows = tx.all(f"SELECT {_EVENT_COLUMNS} FROM events WHERE dossier_id = ? ORDER BY seq, id",
+                  (dossier_id,))
+    return [Event(seq=r[0], trigger=r[1], source=r[2], target=r[3], actor=r[4], role=r[5],
+                  on_behalf_of=r[6], at=tx.instant_out(r[7]),  # type: ignore[arg-type]
+                  data=json.loads(r[8]), prev_hash=r[9], hash=r[10]) for r in rows]
+
+
+def next_counter(tx: Tx, scope: str, key: str) -> int:
+    """Atomically take the next number of a counter (1 for a new one)."""
+    row = tx.one(
+        "INSERT INTO counters (scope, key, value) VALUES (?, ?, 1)"
+        " ON CONFLICT (scope, key) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        (scope, key))
+    return int(row[0])
+
+
+# --- procedures -----------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class StoredProcedure:
+    code: str
+    version: str
+    effective_from: date
+    effective_until: date | None
+    content_hash: str
+
+
+def find_procedure(tx: Tx, code: str, version: str) -> tuple[str, str] | None:
+    """``(content_hash, content)`` of a registered version, or None."""
+    row = tx.one("SELECT content_hash, content FROM procedures WHERE code = ? AND version = ?",
+                 (code, version))
+    return None if row is None else (row[0], row[1])
+
+
+def procedure_versions(tx: Tx, code: str) -> list[StoredProcedure]:
+    rows = tx.all("SELECT code, version, effective_from, effective_until, content_hash"
+                  " FROM procedures WHERE code = ?", (code,))
+    return [StoredProcedure(code=r[0], version=r[1], effective_from=_date(r[2]),
+                            effective_until=_date(r[3]) if r[3] else None, content_hash=r[4])
+            for r in rows]
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def insert_procedure(tx: Tx, code: str, version: str, effective_from: date,
+                     effective_until: date | None, content: str, content_hash: str,
+                     at: datetime) -> None:
+    tx.execute(
+        "INSERT INTO procedures (code, version, effective_from, effective_until, content,"
+        " content_hash, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (code, version, tx.date_in(effective_from), tx.date_in(effective_until), content,
+         content_hash, tx.instant_in(at)))
+
+
+# --- attachments ----------------------------------------------------------------------------
+
+def put_blob(tx: Tx, sha256: str, data: bytes) -> None:
+    tx.execute("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)"
+               " ON CONFLICT (sha256) DO NOTHING", (sha256, len(data), data))
+
+
+def get_blob(tx: Tx, sha256: str) -> bytes | None:
+    row = tx.one("SELECT data FROM blobs WHERE sha256 = ?", (sha256,))
+    return None if row is None else bytes(row[0])
+
+
+def insert_attachment(tx: Tx, dossier_id: int, a: Attachment) -> None:
+    tx.execute(
+        "INSERT INTO attachments (dossier_id, component, filename, sha256, size, media_type,"
+        " attached_by, attached_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (dossier_id, a.component, a.filename, a.sha256, a.size, a.media_type, a.attached_by,
+         tx.instant_in(a.attached_at)))
+
+
+def stored_components(tx: Tx, dossier_id: int) -> frozenset[str]:
+    rows = tx.all("SELECT DISTINCT component FROM attachments WHERE dossier_id = ?",
+                  (dossier_id,))
+    return frozenset(r[0] for r in rows)
+
+
+def load_attachments(tx: Tx, dossier_id: int) -> list[Attachment]:
+    rows = tx.all("SELECT component, filename, sha256, size, media_type, attached_by,"
+                  " attached_at FROM attachments WHERE dossier_id = ? ORDER BY id",
+                  (dossier_id,))
+    return [Attachment(component=r[0], filename=r[1], sha256=r[2], size=r[3], media_type=r[4],
+                       attached_by=r[5], attached_at=tx.instant_out(r[6]))  # type: ignore[arg-type]
+            for r in rows]

@@ -1,0 +1,95 @@
+"""The data each trigger takes (``engine.fire(code, trigger, actor=…, **data)``).
+
+Every trigger accepts ``note`` (free text). Beyond that:
+
+========================  ==========================================================
+trigger                   data
+========================  ==========================================================
+``receive``               —
+``digitise``              —
+``certify``               —
+``pay``                   ``amount`` (int VND, required, must equal the fee due),
+                          ``method`` (``cash``/``pos``/``transfer``/``online``; default
+                          ``cash``), ``reference`` (receipt or transaction number)
+``approve``               —
+``sign``                  —
+``return_result``         ``method``: ``counter`` / ``online`` / ``post``
+``request_supplement``    ``reason`` (required), ``components`` (ids of missing components)
+``supplement``            —
+``refuse``                ``reason`` (required)
+``withdraw``              ``reason``
+``stop``                  ``reason`` (required)
+========================  ==========================================================
+
+Unknown keys are refused: a typo must not be silently dropped from the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dossier.errors import InvalidInput
+from dossier.procedure.model import Procedure
+from dossier.states import Trigger
+
+Check = Callable[[str, Any, Procedure], Any]
+
+
+def _text(name: str, value: Any, _: Procedure) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{name} must be non-empty text")
+    return value.strip()
+
+
+def _amount(name: str, value: Any, _: Procedure) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidInput(f"{name} must be a non-negative integer number of VND")
+    return value
+
+
+def _one_of(*choices: str) -> Check:
+    def check(name: str, value: Any, _: Procedure) -> str:
+        if value not in choices:
+            raise InvalidInput(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        return str(value)
+    return check
+
+
+def _component_ids(name: str, value: Any, procedure: Procedure) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise InvalidInput(f"{name} must be a list of component ids")
+    unknown = [v for v in value if procedure.component(v) is None]
+    if unknown:
+        raise InvalidInput(f"{name}: unknown components {unknown} for procedure {procedure.code}")
+    return list(value)
+
+
+# trigger → {key: (check, required)}
+_SPECS: dict[Trigger, dict[str, tuple[Check, bool]]] = {
+    Trigger.PAY: {"amount": (_amount, True),
+                  "method": (_one_of("cash", "pos", "transfer", "online"), False),
+                  "reference": (_text, False)},
+    Trigger.RETURN_RESULT: {"method": (_one_of("counter", "online", "post"), False)},
+    Trigger.REQUEST_SUPPLEMENT: {"reason": (_text, True), "components": (_component_ids, False)},
+    Trigger.REFUSE: {"reason": (_text, True)},
+    Trigger.WITHDRAW: {"reason": (_text, False)},
+    Trigger.STOP: {"reason": (_text, True)},
+}
+
+
+def validate_trigger_data(trigger: Trigger, data: Mapping[str, Any],
+                          procedure: Procedure) -> dict[str, Any]:
+    """Check and normalise ``data`` for ``trigger``; raise :class:`InvalidInput` if malformed."""
+    spec = {"note": (_text, False), **_SPECS.get(trigger, {})}
+    unknown = sorted(set(data) - set(spec))
+    if unknown:
+        raise InvalidInput(f"trigger {trigger.value!r} does not take {', '.join(unknown)} "
+                           f"(it takes: {', '.join(sorted(spec))})")
+    clean: dict[str, Any] = {}
+    for key, (check, required) in spec.items():
+        if key in data and data[key] is not None:
+            clean[key] = check(key, data[key], procedure)
+        elif required:
+            raise InvalidInput(f"trigger {trigger.value!r} needs {key}=")
+    return clean
