@@ -1,0 +1,137 @@
+"""The ``dossier`` command.
+
+::
+
+    dossier validate FILE...            check procedure files (errors → exit 1)
+    dossier diagram FILE                print the lifecycle as a Mermaid stateDiagram-v2
+    dossier demo [--out DIR]            run sample dossiers end to end on a fresh SQLite file
+    dossier verify-audit [CODE] [--database URL]
+                                        check the event hash chain of one dossier or all
+    dossier db upgrade [--database URL] migrate the database schema to this version
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dossier.engine import DEFAULT_URL
+from dossier.errors import AuditError, DossierError, ProcedureDefinitionError
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from dossier.procedure import read_procedure
+
+    failed = False
+    for name in args.files:
+        try:
+            procedure, warnings = read_procedure(name)
+        except ProcedureDefinitionError as exc:
+            failed = True
+            for line in exc.lines():
+                print(line, file=sys.stderr)
+            continue
+        for warning in warnings:
+            print(f"{name}: {warning.path}: warning: {warning.message}", file=sys.stderr)
+        print(f"{name}: ok ({procedure.code} v{procedure.version}, "
+              f"{len(procedure.steps)} steps)")
+    return 1 if failed else 0
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    from dossier.procedure import load_procedure
+    from dossier.rulebook import RuleBook
+
+    try:
+        procedure = load_procedure(args.file)
+    except ProcedureDefinitionError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return 1
+    sys.stdout.write(RuleBook(procedure).mermaid())
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from dossier.demo import run_demo
+
+    run_demo(Path(args.out))
+    return 0
+
+
+def _verify_audit(args: argparse.Namespace) -> int:
+    from dossier.engine import Engine
+
+    engine = Engine(args.database)
+    codes = [args.code] if args.code else engine.codes()
+    broken = 0
+    for code in codes:
+        try:
+            engine.verify_audit(code)
+        except AuditError as exc:
+            broken += 1
+            print(f"BROKEN {exc}")
+        else:
+            print(f"ok     {code}")
+    print(f"{len(codes) - broken} intact, {broken} broken")
+    return 1 if broken else 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from dossier.store import Database, upgrade
+    from dossier.store.schema import current_revision, head_revision
+
+    db = Database(args.database)
+    before = current_revision(db)
+    upgrade(db)
+    print(f"schema {before or 'empty'} -> {head_revision()}")
+    db.dispose()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dossier", description=__doc__.split("\n")[0] if
+                                     __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    validate = sub.add_parser("validate", help="check procedure files")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.set_defaults(run=_validate)
+
+    diagram = sub.add_parser("diagram", help="print a procedure's lifecycle as Mermaid")
+    diagram.add_argument("file", metavar="FILE")
+    diagram.set_defaults(run=_diagram)
+
+    demo = sub.add_parser("demo", help="run sample dossiers end to end")
+    demo.add_argument("--out", default="dossier-demo", metavar="DIR",
+                      help="folder for everything the demo writes (default: ./dossier-demo)")
+    demo.set_defaults(run=_demo)
+
+    verify = sub.add_parser("verify-audit", help="check event hash chains")
+    verify.add_argument("code", nargs="?", help="one dossier code (default: all)")
+    verify.add_argument("--database", default=DEFAULT_URL, metavar="URL")
+    verify.set_defaults(run=_verify_audit)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_upgrade = db_sub.add_parser("upgrade", help="migrate the schema to this version")
+    db_upgrade.add_argument("--database", default=DEFAULT_URL, metavar="URL")
+    db_upgrade.set_defaults(run=_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except DossierError as exc:
+        print(f"dossier: error: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
