@@ -12,15 +12,19 @@ from dossier.errors import AuditError
 
 GENESIS = "0" * 64
 
+# The canonical form of an event: what json.dumps(…) with these options writes. One shared
+# encoder (stateless, so thread-safe) spares building a new one per event on the hot path.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                              default=str)
+
 
 def event_hash(*, dossier: str, seq: int, trigger: str, source: str | None, target: str,
                actor: str, role: str, on_behalf_of: str | None, at: datetime,
                data: Mapping[str, Any], prev_hash: str) -> str:
     """SHA-256 over a canonical JSON of everything an event says, and the previous hash."""
-    body = json.dumps(
+    body = _CANONICAL.encode(
         [dossier, seq, trigger, source, target, actor, role, on_behalf_of,
-         at.isoformat(timespec="microseconds"), data, prev_hash],
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+         at.isoformat(timespec="microseconds"), data, prev_hash])
     return hashlib.sha256(body.encode()).hexdigest()
 
 

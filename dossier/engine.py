@@ -58,7 +58,11 @@ class Engine:
     def __init__(self, url: str | None = None, *, clock: Clock | None = None) -> None:
         url = url or DEFAULT_URL
         self.db = Database(url, in_memory=_is_memory(url))
-        store.ensure_schema(self.db)
+        try:
+            store.ensure_schema(self.db)
+        except BaseException:
+            self.db.dispose()
+            raise
         self.clock: Clock = clock or SystemClock()
         self._procedures: dict[tuple[str, str], Procedure] = {}
         self._books: dict[tuple[str, str], RuleBook] = {}
@@ -83,20 +87,30 @@ class Engine:
         """
         if not isinstance(procedure, Procedure):
             raise InvalidInput("register() takes a Procedure (see dossier.load_procedure)")
-        with self.db.transaction() as tx:
-            found = repo.find_procedure(tx, procedure.code, procedure.version)
-            if found is None:
-                repo.insert_procedure(
-                    tx, procedure.code, procedure.version, procedure.effective_from,
-                    procedure.effective_until, procedure.canonical_json(),
-                    procedure.content_hash, self._now())
-            elif found[0] != procedure.content_hash:
-                raise ProcedureConflict(
-                    f"procedure {procedure.code} version {procedure.version} is already "
-                    "registered with different content; give the new content a new version")
+        for attempt in (1, 2):
+            try:
+                with self.db.transaction() as tx:
+                    self._register_in(tx, procedure)
+                break
+            except Exception as exc:
+                # another engine inserted the same code+version between our read and write
+                if attempt == 2 or not self.db.is_integrity_error(exc):
+                    raise
         with self._cache_lock:
             self._procedures.setdefault(procedure.key, procedure)
         return procedure
+
+    def _register_in(self, tx: Tx, procedure: Procedure) -> None:
+        found = repo.find_procedure(tx, procedure.code, procedure.version)
+        if found is None:
+            repo.insert_procedure(
+                tx, procedure.code, procedure.version, procedure.effective_from,
+                procedure.effective_until, procedure.canonical_json(),
+                procedure.content_hash, self._now())
+        elif found[0] != procedure.content_hash:
+            raise ProcedureConflict(
+                f"procedure {procedure.code} version {procedure.version} is already "
+                "registered with different content; give the new content a new version")
 
     def procedure(self, code: str, version: str) -> Procedure:
         """A registered procedure version."""
@@ -214,8 +228,9 @@ class Engine:
             if not repo.update_dossier(tx, before, after):
                 raise ConcurrencyConflict(f"{code} was changed by someone else; reload it")
             repo.insert_event(tx, before.id, event)
-        log.info("%s %s: %s -> %s by %s (%s)", code, trigger, before.state.value,
-                 after.state.value, actor.id, actor.role.value)
+        if log.isEnabledFor(logging.INFO):  # spare the enum look-ups when nobody listens
+            log.info("%s %s: %s -> %s by %s (%s)", code, trigger, before.state.value,
+                     after.state.value, actor.id, actor.role.value)
         return after
 
     def attach(self, code: str, component: str, data: bytes, filename: str, *, actor: Actor,

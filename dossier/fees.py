@@ -37,11 +37,15 @@ class FeeBasis:
             return value
         if not isinstance(value, Mapping):
             raise InvalidInput("fee_basis must be a mapping like {'pages': 3, 'copies': 1}")
-        items = value.get("documents")
-        if items is None:
-            items = [{k: v for k, v in value.items()}]
+        if "documents" not in value:
+            items: Any = [{k: v for k, v in value.items()}]
         elif set(value) != {"documents"}:
             raise InvalidInput("fee_basis: give either 'documents' or 'pages'/'copies'")
+        else:
+            items = value["documents"]
+            if not isinstance(items, list | tuple):
+                raise InvalidInput("fee_basis 'documents' must be a list of "
+                                   "{'pages': …, 'copies': …} mappings")
         documents = []
         for index, item in enumerate(items):
             if not isinstance(item, Mapping) or set(item) - {"pages", "copies"}:

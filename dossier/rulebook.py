@@ -68,6 +68,7 @@ def build_rules(procedure: Procedure) -> list[Rule]:
     live = set(step_states) | {State.AWAITING_SUPPLEMENT}
     before_return = [s for s in step_states if s is not State.AWAITING_RETURN]
     for side in SIDE_EXITS:
+        sources: tuple[State, ...]
         if side.trigger is Trigger.WITHDRAW:
             sources = (*before_return, State.AWAITING_SUPPLEMENT)
         elif side.trigger is Trigger.STOP:
@@ -77,6 +78,7 @@ def build_rules(procedure: Procedure) -> list[Rule]:
         for source in sources:
             if source not in live:
                 continue
+            targets: list[tuple[State, tuple[str, ...]]]
             if side.target is None:  # supplement: back where the request came from
                 targets = [(s, (f"{ROUTING_PREFIX}{s.value}",)) for s in RESUMABLE_STATES
                            if s in live]
@@ -113,7 +115,7 @@ class RuleBook:
         for name, event in self.machine.events.items():
             for source, transitions in event.transitions.items():
                 by_move[(source, name)] = [
-                    rule_of[(source, name, t.dest, tuple(c.func for c in t.conditions))]
+                    rule_of[(source, name, str(t.dest), tuple(str(c.func) for c in t.conditions))]
                     for t in transitions]
         self._moves = by_move
         self.triggers = frozenset(self.machine.events)

@@ -14,7 +14,15 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from dossier.states import Role, State, Step, state_of, trigger_of
 
@@ -61,7 +69,8 @@ class _Strict(BaseModel):
 
 def _parse_hhmm(value: Any) -> Any:
     if isinstance(value, str):
-        match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value)
+        # HH:MM in files; HH:MM:SS is what canonical JSON of an older definition may hold
+        match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)(?::00)?", value)
         if not match:
             raise ValueError(f"expected a time as 'HH:MM', got {value!r}")
         return time(int(match[1]), int(match[2]))
@@ -76,6 +85,10 @@ class Duration(_Strict):
     cutoff: time | None = None  # a start after the cut-off counts from the next working day
 
     _cutoff = field_validator("cutoff", mode="before")(_parse_hhmm)
+
+    @field_serializer("cutoff")
+    def _cutoff_hhmm(self, value: time | None) -> str | None:
+        return None if value is None else value.strftime("%H:%M")
 
     @model_validator(mode="after")
     def _amount_fits_unit(self) -> Duration:
@@ -247,11 +260,15 @@ class Procedure(_Strict):
     def _one_or_many(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> Procedure:
-        if self.effective_until is not None and self.effective_until < self.effective_from:
-            raise ValueError("effective_until is before effective_from")
-        return self
+    @field_validator("effective_until")
+    @classmethod
+    def _dates_in_order(cls, value: date | None, info: ValidationInfo) -> date | None:
+        # a field validator (not a model one) so the error names the field: effective_until
+        start = info.data.get("effective_from")
+        if value is not None and start is not None and value < start:
+            raise ValueError(f"{value.isoformat()} is before effective_from "
+                             f"({start.isoformat()}); it is the last day in force, inclusive")
+        return value
 
     def in_force_on(self, day: date) -> bool:
         """Whether this version applies to a dossier submitted on local date ``day``."""

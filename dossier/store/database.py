@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from functools import lru_cache
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.pool import StaticPool
 from dossier.errors import ConcurrencyConflict, InvalidInput
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+_SQLITE_TIME_LEN = len("2025-01-01 00:00:00.000000")
 # PostgreSQL SQLSTATEs that mean "someone else got there first; try again".
 _PG_RETRYABLE = {"40001", "40P01", "55P03"}
 
@@ -34,7 +36,7 @@ class Tx:
         self._pg = postgres
 
     def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self._pg else sql
+        return _pg_sql(sql) if self._pg else sql
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run a statement; return the number of rows it changed."""
@@ -53,17 +55,26 @@ class Tx:
     def instant_in(self, value: datetime | None) -> Any:
         if value is None or self._pg:
             return value
-        return value.astimezone(UTC).strftime(_SQLITE_TIME)
+        # == strftime(_SQLITE_TIME) for 4-digit years, at a third of the cost (hot path)
+        return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]
 
     def instant_out(self, value: Any) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, datetime):
             return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        if len(value) == _SQLITE_TIME_LEN:  # our own format: parsing with the offset is cheaper
+            return datetime.fromisoformat(value + "+00:00")  # than datetime.replace(tzinfo=)
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
     def date_in(self, value: date | None) -> Any:
         return value if value is None or self._pg else value.isoformat()
+
+
+@lru_cache(maxsize=512)
+def _pg_sql(sql: str) -> str:
+    """``?`` placeholders as psycopg's ``%s`` (the statements are few and fixed: cache them)."""
+    return sql.replace("?", "%s")
 
 
 class Database:
@@ -142,6 +153,11 @@ class Database:
         if sqlstate in _PG_RETRYABLE:
             raise ConcurrencyConflict(
                 "another transaction changed the same rows; reload and retry") from exc
+
+    def is_integrity_error(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the driver's unique/foreign-key violation."""
+        dbapi = self.engine.dialect.dbapi
+        return dbapi is not None and isinstance(exc, dbapi.IntegrityError)
 
     def dispose(self) -> None:
         self.engine.dispose()

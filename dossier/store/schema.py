@@ -44,6 +44,15 @@ def upgrade(db: Database, revision: str = "head") -> None:
 
 def ensure_schema(db: Database, *, create: bool = True) -> None:
     """Create the schema of a new database; raise :class:`SchemaError` for any other revision."""
+    try:
+        _ensure_schema(db, create)
+    except SchemaError:
+        # The caller never gets an engine to close: don't leave pooled connections behind.
+        db.dispose()
+        raise
+
+
+def _ensure_schema(db: Database, create: bool) -> None:
     current = current_revision(db)
     head = head_revision()
     if current == head:

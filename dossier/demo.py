@@ -1,0 +1,171 @@
+"""``dossier demo``: a handful of dossiers of two sample procedures, end to end.
+
+Everything it writes goes inside ``--out`` (default ``./dossier-demo``): the SQLite database
+and one control sheet (Phiếu kiểm soát) per dossier. Each run starts from an empty database.
+Time is a :class:`~dossier.testing.FrozenClock` that the demo moves forward, so runs are
+repeatable.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from dossier.actors import Actor
+from dossier.clock import LOCAL_TZ
+from dossier.documents import render_control_sheet
+from dossier.engine import Engine
+from dossier.procedure import Procedure, load_procedure
+from dossier.records import Dossier
+from dossier.resources import samples
+from dossier.states import Role, State, Step
+from dossier.testing import FrozenClock
+
+CERTIFICATION = "2.000815"   # chứng thực bản sao điện tử từ bản chính (commune)
+CRIMINAL_RECORD = "2.000488"  # cấp phiếu lý lịch tư pháp (province)
+COMMUNE = "000.00.12.H12"     # illustrative agency codes (mã đơn vị)
+PROVINCE = "000.00.05.H12"
+_SHORT = {COMMUNE: "xa", PROVINCE: "tinh"}
+SCAN = b"%PDF-1.4\n% scanned original (demo)\n"
+
+
+@dataclass
+class Demo:
+    engine: Engine
+    clock: FrozenClock
+    out: Callable[[str], None]
+
+    def staff(self, role: Role, agency: str) -> Actor:
+        return Actor(id=f"{role.value}-{_SHORT[agency]}", role=role, agency=agency)
+
+    def tick(self, minutes: int = 7) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+
+    def show(self, before: Dossier | None, after: Dossier, trigger: str, actor: Actor) -> None:
+        local = self.clock.now().astimezone(LOCAL_TZ).strftime("%d/%m %H:%M")
+        source = before.state.value if before else "-"
+        self.out(f"{local}  {after.code:<28} {trigger:<19} {source:>20} -> "
+                 f"{after.state.value:<20} {actor.id}")
+
+    def fire(self, dossier: Dossier, trigger: str, actor: Actor, **data: object) -> Dossier:
+        self.tick()
+        after = self.engine.fire(dossier.code, trigger, actor=actor, **data)  # type: ignore[arg-type]
+        self.show(dossier, after, trigger, actor)
+        return after
+
+    def submit(self, code: str, name: str, actor: Actor, channel: str, agency: str,
+               **fee_basis: int) -> Dossier:
+        self.tick()
+        dossier = self.engine.submit(code, applicant={"name": name, "id_number": "001090012345"},
+                                     channel=channel, actor=actor, agency=agency,
+                                     fee_basis=fee_basis or None)
+        self.show(None, dossier, "submit", actor)
+        return dossier
+
+    def run_steps(self, dossier: Dossier, until: State = State.RETURNED) -> Dossier:
+        """Complete the procedure's steps in order, each by its role, until ``until``."""
+        procedure = self.engine.procedure(dossier.procedure_code, dossier.procedure_version)
+        specs = {spec.state: spec for spec in procedure.steps}
+        while dossier.state != until and dossier.state in specs:
+            spec = specs[dossier.state]
+            actor = self.staff(spec.role, dossier.agency)
+            if spec.name in (Step.DIGITISE, Step.CERTIFY):
+                self.attach_missing(dossier, procedure, actor)
+            data: dict[str, object] = {}
+            if spec.name is Step.PAY:
+                data = {"amount": dossier.fee_due, "method": "cash"}
+            if spec.name is Step.RETURN:
+                data = {"method": "online" if dossier.channel == "online" else "counter"}
+            dossier = self.fire(dossier, spec.trigger, actor, **data)
+        return dossier
+
+    def attach_missing(self, dossier: Dossier, procedure: Procedure, actor: Actor) -> None:
+        stored = {a.component for a in self.engine.attachments(dossier.code)}
+        for component in procedure.components:
+            if (component.must_digitise or component.may_certify) and \
+                    component.id not in stored:
+                self.engine.attach(dossier.code, component.id, SCAN + component.id.encode(),
+                                   f"{component.id}.pdf", actor=actor)
+                self.out(f"{'':11} {dossier.code:<28} attach {component.id}")
+
+
+def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Dossier]:
+    """Run the demo into ``out_dir``; return the final dossiers."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in ("dossier.db", "dossier.db-wal", "dossier.db-shm"):
+        (out_dir / leftover).unlink(missing_ok=True)
+    sheets = out_dir / "phieu-kiem-soat"
+    shutil.rmtree(sheets, ignore_errors=True)
+    sheets.mkdir()
+
+    # Monday 30 June 2025, 08:00 in Hà Nội: the last day of the district-level rules.
+    clock = FrozenClock(datetime(2025, 6, 30, 8, 0, tzinfo=LOCAL_TZ))
+    engine = Engine(f"sqlite:///{out_dir / 'dossier.db'}", clock=clock)
+    for path in samples():
+        engine.register(load_procedure(path))
+    demo = Demo(engine=engine, clock=clock, out=echo)
+    clerk_c, clerk_p = demo.staff(Role.CLERK, COMMUNE), demo.staff(Role.CLERK, PROVINCE)
+    citizen = Actor(id="cd-0001", role=Role.CITIZEN)
+    codes: list[str] = []
+
+    echo("== 30/06/2025: chứng thực under the rules in force that day")
+    d = demo.submit(CERTIFICATION, "Trần Thị B", clerk_c, "counter", COMMUNE, pages=3, copies=2)
+    codes.append(demo.run_steps(d).code)
+
+    echo("== 01/07/2025: Nghị định 118/2025 in force; new dossiers take the new version")
+    clock.set(datetime(2025, 7, 1, 8, 0, tzinfo=LOCAL_TZ))
+    d = demo.submit(CERTIFICATION, "Lê Văn C", clerk_c, "counter", COMMUNE, pages=12)
+    codes.append(demo.run_steps(d).code)
+    d = demo.submit(CERTIFICATION, "Phạm Thị D", citizen, "online", COMMUNE, pages=1)
+    codes.append(demo.run_steps(d).code)
+
+    echo("== a supplement round: the clerk asks for the original, the citizen brings it")
+    d = demo.submit(CERTIFICATION, "Hoàng Văn E", clerk_c, "counter", COMMUNE, pages=2)
+    d = demo.fire(d, "request_supplement", clerk_c, reason="Thiếu bản chính để đối chiếu")
+    d = demo.fire(d, "supplement", clerk_c, note="Công dân mang bản chính đến")
+    codes.append(demo.run_steps(d).code)
+
+    echo("== lý lịch tư pháp at the province: counter and online")
+    d = demo.submit(CRIMINAL_RECORD, "Vũ Thị G", clerk_p, "counter", PROVINCE, copies=3)
+    codes.append(demo.run_steps(d).code)
+    d = demo.submit(CRIMINAL_RECORD, "Đặng Văn H", citizen, "online", PROVINCE, copies=1)
+    codes.append(demo.run_steps(d).code)
+
+    echo("== side exits: a refusal after processing and a withdrawal")
+    d = demo.submit(CRIMINAL_RECORD, "Bùi Văn K", clerk_p, "counter", PROVINCE, copies=1)
+    d = demo.run_steps(d, until=State.PROCESSING)
+    d = demo.fire(d, "refuse", demo.staff(Role.LEADER, PROVINCE),
+                  reason="Không đủ điều kiện cấp theo Điều 45 Luật Lý lịch tư pháp")
+    codes.append(d.code)
+    d = demo.submit(CERTIFICATION, "Ngô Thị L", citizen, "online", COMMUNE, pages=1)
+    d = demo.fire(d, "withdraw", citizen, reason="Không còn nhu cầu")
+    codes.append(d.code)
+
+    finals = [engine.get(code) for code in codes]
+    for dossier in finals:
+        procedure = engine.procedure(dossier.procedure_code, dossier.procedure_version)
+        html = render_control_sheet(dossier, procedure, engine.history(dossier.code))
+        (sheets / f"{dossier.code}.html").write_text(html, encoding="utf-8")
+    intact = sum(engine.verify_audit(code) for code in codes)
+    _summary(finals, intact, echo)
+    echo(f"database: {out_dir / 'dossier.db'}")
+    echo(f"control sheets: {sheets}/ ({len(finals)} files)")
+    engine.close()
+    return finals
+
+
+def _summary(finals: list[Dossier], intact: int, echo: Callable[[str], None]) -> None:
+    by_state = Counter(d.state.value for d in finals)
+    by_procedure = Counter(f"{d.procedure_code} v{d.procedure_version}" for d in finals)
+    collected = sum(d.paid_amount for d in finals)
+    echo("== summary")
+    echo(f"dossiers: {len(finals)}  " + "  ".join(f"{k}: {v}" for k, v in sorted(
+        by_state.items())))
+    echo("by procedure version: " + "  ".join(f"{k}: {v}" for k, v in sorted(
+        by_procedure.items())))
+    echo(f"fees collected: {collected:,} VND".replace(",", "."))
+    echo(f"audit chains intact: {intact}/{len(finals)}")

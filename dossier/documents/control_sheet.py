@@ -1,0 +1,83 @@
+"""Phiếu kiểm soát quá trình giải quyết hồ sơ: the control sheet of one dossier, as HTML.
+
+The form follows the control sheet of the one-stop-shop rules (Mẫu 02, Thông tư
+01/2018/TT-VPCP; kept by Thông tư 03/2025/TT-VPCP): every hand-over with its time and actor.
+Early/on-time/late marks per hand-over come with the SLA clocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from dossier.clock import LOCAL_TZ
+from dossier.procedure.model import Procedure
+from dossier.records import Dossier, Event
+from dossier.resources import template_dir
+
+STATE_LABELS = {
+    "awaiting_reception": "Chờ tiếp nhận",
+    "digitising": "Đang số hóa",
+    "certifying": "Đang chứng thực",
+    "awaiting_payment": "Chờ thanh toán",
+    "processing": "Đang xử lý",
+    "awaiting_signature": "Chờ ký duyệt",
+    "awaiting_return": "Chờ trả kết quả",
+    "awaiting_supplement": "Chờ bổ sung",
+    "returned": "Đã trả kết quả",
+    "refused": "Từ chối",
+    "withdrawn": "Rút hồ sơ",
+    "stopped": "Dừng xử lý",
+}
+TRIGGER_LABELS = {
+    "submit": "Nộp hồ sơ",
+    "attach": "Đính kèm thành phần hồ sơ",
+    "receive": "Tiếp nhận",
+    "digitise": "Số hóa",
+    "certify": "Chứng thực",
+    "pay": "Thanh toán",
+    "approve": "Thẩm định, phê duyệt",
+    "sign": "Ký số",
+    "return_result": "Trả kết quả",
+    "request_supplement": "Yêu cầu bổ sung",
+    "supplement": "Bổ sung hồ sơ",
+    "refuse": "Từ chối",
+    "withdraw": "Rút hồ sơ",
+    "stop": "Dừng xử lý",
+}
+CHANNEL_LABELS = {"counter": "Trực tiếp", "online": "Trực tuyến", "post": "Bưu chính"}
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(loader=FileSystemLoader(str(template_dir())),
+                       autoescape=select_autoescape(["html", "j2"]),
+                       undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def render_control_sheet(dossier: Dossier, procedure: Procedure, events: Sequence[Event],
+                         *, agency_name: str = "") -> str:
+    """The control sheet as an HTML page (UTF-8, Vietnamese labels, local times)."""
+    rows = []
+    for event in events:
+        note = event.data.get("reason") or event.data.get("note") or \
+            event.data.get("filename") or ""
+        actor = event.actor if not event.on_behalf_of else \
+            f"{event.actor} (thay mặt {event.on_behalf_of})"
+        rows.append({
+            "seq": event.seq,
+            "at": event.at.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y"),
+            "step": TRIGGER_LABELS.get(event.trigger, event.trigger),
+            "source": STATE_LABELS.get(event.source or "", ""),
+            "target": STATE_LABELS.get(event.target, event.target),
+            "actor": f"{actor} ({event.role})",
+            "note": note,
+        })
+    return _environment().get_template("phieu-kiem-soat.html.j2").render(
+        dossier=dossier, procedure=procedure, rows=rows,
+        agency=agency_name or dossier.agency,
+        applicant_name=dossier.applicant.get("name", ""),
+        channel=CHANNEL_LABELS.get(dossier.channel, dossier.channel),
+        state=STATE_LABELS.get(dossier.state.value, dossier.state.value))

@@ -1,0 +1,131 @@
+"""Schema versions: a new database is created at head, an older one is refused until
+``dossier db upgrade``, the migrations match the SQLModel tables, and events are append-only
+at the database itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from dossier import Actor, Engine, SchemaError, load_procedure, sample_path
+from dossier.cli import main
+from dossier.store import Database, upgrade
+from dossier.store.schema import current_revision, head_revision
+from dossier.store.tables import metadata
+from dossier.testing import FrozenClock
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    db = Database(db_url)
+    yield db
+    db.dispose()
+
+
+def _submitted(engine: Engine, clerk: Actor) -> str:
+    engine.register(load_procedure(sample_path("chung-thuc-ban-sao-dien-tu")))
+    dossier = engine.submit("2.000815", applicant={"name": "Nguyễn Văn A"}, channel="counter",
+                            actor=clerk)
+    return dossier.code
+
+
+def test_a_new_sqlite_file_is_created_at_the_head_revision(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    Engine(url).close()
+    db = Database(url)
+    try:
+        assert current_revision(db) == head_revision()
+        assert set(metadata.tables) <= set(sa.inspect(db.engine).get_table_names())
+    finally:
+        db.dispose()
+
+
+def test_a_new_database_is_created_at_the_head_revision(db_url: str) -> None:
+    Engine(db_url).close()
+    db = Database(db_url)
+    try:
+        assert current_revision(db) == head_revision()
+    finally:
+        db.dispose()
+
+
+def test_an_older_schema_is_refused_until_db_upgrade(
+        db_url: str, clerk: Actor, clock: FrozenClock, capsys: pytest.CaptureFixture[str]) -> None:
+    db = Database(db_url)
+    upgrade(db, "0001")
+    db.dispose()
+
+    with pytest.raises(SchemaError, match="dossier db upgrade") as caught:
+        Engine(db_url)
+    assert "0001" in str(caught.value)
+
+    assert main(["db", "upgrade", "--database", db_url]) == 0
+    assert f"0001 -> {head_revision()}" in capsys.readouterr().out
+
+    engine = Engine(db_url, clock=clock)
+    try:
+        assert engine.get(_submitted(engine, clerk)).version == 1
+    finally:
+        engine.close()
+
+
+def test_db_upgrade_on_a_current_database_changes_nothing(db_url: str) -> None:
+    Engine(db_url).close()
+    assert main(["db", "upgrade", "--database", db_url]) == 0
+    Engine(db_url).close()
+
+
+def test_a_newer_unknown_revision_is_refused(database: Database, db_url: str) -> None:
+    upgrade(database)
+    with database.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(SchemaError, match="upgrade the dossier package"):
+        Engine(db_url)
+
+
+def test_dossier_tables_without_a_revision_are_refused(database: Database, db_url: str) -> None:
+    metadata.create_all(database.engine)
+    with pytest.raises(SchemaError, match="no schema revision"):
+        Engine(db_url)
+
+
+def test_the_migrations_create_exactly_the_tables_the_models_declare(
+        database: Database) -> None:
+    upgrade(database)
+    with database.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                          "compare_server_default": True})
+        differences = compare_metadata(context, metadata)
+    assert differences == []
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE events SET actor = 'someone else'",
+    "DELETE FROM events",
+])
+def test_the_database_refuses_to_rewrite_events(
+        db_url: str, clerk: Actor, clock: FrozenClock, statement: str) -> None:
+    engine = Engine(db_url, clock=clock)
+    try:
+        code = _submitted(engine, clerk)
+    finally:
+        engine.close()
+    db = Database(db_url)
+    try:
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), \
+                db.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one() == 1
+    finally:
+        db.dispose()
+    engine = Engine(db_url)
+    try:
+        assert engine.verify_audit(code)
+    finally:
+        engine.close()
