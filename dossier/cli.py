@@ -8,11 +8,14 @@
     dossier verify-audit [CODE] [--database URL]
                                         check the event hash chain of one dossier or all
     dossier db upgrade [--database URL] migrate the database schema to this version
+
+``--database`` defaults to ``$DOSSIER_DATABASE_URL``, else ``sqlite:///dossier.db``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,16 +68,19 @@ def _verify_audit(args: argparse.Namespace) -> int:
     from dossier.engine import Engine
 
     engine = Engine(args.database)
-    codes = [args.code] if args.code else engine.codes()
-    broken = 0
-    for code in codes:
-        try:
-            engine.verify_audit(code)
-        except AuditError as exc:
-            broken += 1
-            print(f"BROKEN {exc}")
-        else:
-            print(f"ok     {code}")
+    try:
+        codes = [args.code] if args.code else engine.codes()
+        broken = 0
+        for code in codes:
+            try:
+                engine.verify_audit(code)
+            except AuditError as exc:
+                broken += 1
+                print(f"BROKEN {exc}")
+            else:
+                print(f"ok     {code}")
+    finally:
+        engine.close()
     print(f"{len(codes) - broken} intact, {broken} broken")
     return 1 if broken else 0
 
@@ -89,6 +95,11 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     print(f"schema {before or 'empty'} -> {head_revision()}")
     db.dispose()
     return 0
+
+
+def _database_default() -> str:
+    # a URL with a password belongs in the environment, not in shell history or code
+    return os.environ.get("DOSSIER_DATABASE_URL") or DEFAULT_URL
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,13 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify-audit", help="check event hash chains")
     verify.add_argument("code", nargs="?", help="one dossier code (default: all)")
-    verify.add_argument("--database", default=DEFAULT_URL, metavar="URL")
+    verify.add_argument("--database", default=_database_default(), metavar="URL",
+                        help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
     verify.set_defaults(run=_verify_audit)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_upgrade = db_sub.add_parser("upgrade", help="migrate the schema to this version")
-    db_upgrade.add_argument("--database", default=DEFAULT_URL, metavar="URL")
+    db_upgrade.add_argument("--database", default=_database_default(), metavar="URL",
+                            help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
     db_upgrade.set_defaults(run=_db_upgrade)
     return parser
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 from dossier.audit import event_hash
 from dossier.records import Dossier, Event
 from dossier.states import FINAL_STATES, State, Trigger
-
-_DOSSIER_FIELDS = tuple(f.name for f in dataclasses.fields(Dossier) if f.init)
-_dossier_values = attrgetter(*_DOSSIER_FIELDS)
 
 
 def chain_event(dossier: Dossier, *, trigger: str, source: str | None, target: str,
@@ -31,11 +27,8 @@ def chain_event(dossier: Dossier, *, trigger: str, source: str | None, target: s
 
 def after_event(dossier: Dossier, event: Event, **changes: Any) -> Dossier:
     """``dossier`` once ``event`` is recorded: new head, count and lock version."""
-    # what dataclasses.replace does, without its per-call field introspection (hot path)
-    fields = dict(zip(_DOSSIER_FIELDS, _dossier_values(dossier), strict=True))
-    fields.update(version=dossier.version + 1, event_count=event.seq, head_hash=event.hash,
-                  updated_at=event.at, **changes)
-    return Dossier(**fields)
+    return replace(dossier, version=dossier.version + 1, event_count=event.seq,
+                   head_hash=event.hash, updated_at=event.at, **changes)
 
 
 def transition_changes(dossier: Dossier, trigger: Trigger, target: State,

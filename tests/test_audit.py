@@ -6,6 +6,7 @@ the append-only triggers (the database itself refuses UPDATE and DELETE on ``eve
 
 from __future__ import annotations
 
+import gc
 import logging
 from itertools import pairwise
 
@@ -219,9 +220,17 @@ def test_tampering_with_one_dossier_does_not_break_another(
 # --- the CLI -------------------------------------------------------------------------------
 
 
+def verify_audit_cli(*args: str) -> int:
+    """``dossier verify-audit ARGS``; a collection afterwards makes any database connection
+    the command left open surface here (as a ResourceWarning), not in a later test."""
+    status = main(["verify-audit", *args])
+    gc.collect()
+    return status
+
+
 def test_verify_audit_command_exits_0_for_intact_logs(
         eng: Engine, dossier: Dossier, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["verify-audit", "--database", db_url]) == 0
+    assert verify_audit_cli("--database", db_url) == 0
     assert dossier.code in capsys.readouterr().out
 
 
@@ -230,7 +239,7 @@ def test_verify_audit_command_exits_1_when_a_log_is_broken(
         capsys: pytest.CaptureFixture[str]) -> None:
     run_to_the_end(eng, staff, name="Hoàng Văn E")
     tamper(eng, "DELETE FROM events WHERE dossier_id = :dossier AND seq = 3", dossier.code)
-    assert main(["verify-audit", "--database", db_url]) == 1
+    assert verify_audit_cli("--database", db_url) == 1
     out = capsys.readouterr().out
     assert dossier.code in out
 
@@ -239,8 +248,8 @@ def test_verify_audit_command_checks_one_dossier_by_code(
         eng: Engine, staff: dict[str, Actor], dossier: Dossier, db_url: str) -> None:
     intact = run_to_the_end(eng, staff, name="Hoàng Văn E")
     tamper(eng, "DELETE FROM events WHERE dossier_id = :dossier AND seq = 3", dossier.code)
-    assert main(["verify-audit", intact.code, "--database", db_url]) == 0
-    assert main(["verify-audit", dossier.code, "--database", db_url]) == 1
+    assert verify_audit_cli(intact.code, "--database", db_url) == 0
+    assert verify_audit_cli(dossier.code, "--database", db_url) == 1
 
 
 # --- personal data -------------------------------------------------------------------------

@@ -24,22 +24,16 @@ _INSERT_EVENT = (f"INSERT INTO events (dossier_id, {_EVENT_COLUMNS})"
 # json.dumps(…, **options) builds a new encoder per call; one shared encoder (stateless,
 # thread-safe) writes the very same text.
 _JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-_STATES: dict[str, State] = {s.value: s for s in State}
 
 
 def dumps(value: Any) -> str:
     return _JSON.encode(value)
 
 
-def _state(value: str) -> State:
-    found = _STATES.get(value)
-    return found if found is not None else State(value)  # State() raises for a bad value
-
-
 def _dossier(tx: Tx, row: Any) -> Dossier:
     return Dossier(
         id=row[0], code=row[1], procedure_code=row[2], procedure_version=row[3], agency=row[4],
-        channel=row[5], state=_state(row[6]), resume_state=_state(row[7]) if row[7] else None,
+        channel=row[5], state=State(row[6]), resume_state=State(row[7]) if row[7] else None,
         owner=row[8], applicant=json.loads(row[9]), fee_due=row[10], paid_amount=row[11],
         version=row[12], event_count=row[13], head_hash=row[14],
         submitted_at=tx.instant_out(row[15]),  # type: ignore[arg-type]
