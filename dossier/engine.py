@@ -18,6 +18,13 @@ from typing import Any
 from dossier import store
 from dossier.actors import STAFF_ROLES, Actor
 from dossier.audit import GENESIS, verify_chain
+from dossier.authorise import (
+    check_actor,
+    check_applicant,
+    check_party,
+    on_behalf_of_for,
+    submitting_agency,
+)
 from dossier.clock import Clock, SystemClock, local_date, require_aware
 from dossier.effects import after_event, chain_event, transition_changes
 from dossier.errors import (
@@ -33,7 +40,7 @@ from dossier.fees import FeeBasis, compute_fee
 from dossier.procedure.model import Procedure, ServiceLevel
 from dossier.records import Attachment, Dossier, Event
 from dossier.rulebook import RuleBook
-from dossier.states import ON_BEHALF_OF_CITIZEN, STEP_BY_TRIGGER, Role, State, Trigger
+from dossier.states import Role, State, Trigger
 from dossier.store import repository as repo
 from dossier.store.database import Database, Tx
 from dossier.trigger_data import validate_trigger_data
@@ -156,12 +163,12 @@ class Engine:
         submits online to the ``agency`` they name and becomes the dossier's owner.
         ``fee_basis`` (``{"pages": 3, "copies": 2}``) feeds the procedure's fee rule.
         """
-        _check_actor(actor)
+        check_actor(actor)
         if channel not in CHANNELS:
             raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}; got {channel!r}")
-        clean_applicant = _check_applicant(applicant)
+        clean_applicant = check_applicant(applicant)
         basis = FeeBasis.parse(fee_basis)
-        agency = self._submitting_agency(actor, channel, agency)
+        agency = submitting_agency(actor, channel, agency)
         now = self._now()
         with self.db.transaction() as tx:
             procedure = self._in_force(tx, procedure_code, local_date(now))
@@ -199,7 +206,7 @@ class Engine:
         dossier is still at that version (what a user saw on screen). Checks, in order:
         unknown dossier, foreign agency or not the owner, trigger/state, role, data, guards.
         """
-        _check_actor(actor)
+        check_actor(actor)
         if not isinstance(code, str) or not isinstance(trigger, str):
             raise InvalidInput("fire() takes a dossier code and a trigger name")
         now = self._now()
@@ -218,7 +225,7 @@ class Engine:
             if if_version is not None and if_version != before.version:
                 raise ConcurrencyConflict(f"{code} is at version {before.version}, not "
                                           f"{if_version}: reload it and decide again")
-            behalf = self._on_behalf_of(actor, before, fired, on_behalf_of)
+            behalf = on_behalf_of_for(actor, before, fired, on_behalf_of)
             rule = book.resolve(code, rules, _GuardView(tx, before, procedure, clean))
             event = chain_event(before, trigger=trigger, source=before.state.value,
                                 target=rule.target.value, actor=actor.id,
@@ -240,7 +247,7 @@ class Engine:
         Staff of the dossier's agency or its owner may attach while the dossier is open; the
         attachment is recorded as an ``attach`` event in the dossier's history.
         """
-        _check_actor(actor)
+        check_actor(actor)
         if not isinstance(data, bytes | bytearray) or not data:
             raise InvalidInput("attach() needs the file content as non-empty bytes")
         if len(data) > _MAX_ATTACHMENT:
@@ -323,54 +330,16 @@ class Engine:
     def _now(self) -> Any:
         return require_aware(self.clock.now(), "clock.now()")
 
+    def _load_for(self, tx: Tx, code: str, actor: Actor) -> Dossier:
+        dossier = self._load(tx, code)
+        check_party(actor, dossier)
+        return dossier
+
     def _load(self, tx: Tx, code: str) -> Dossier:
         dossier = repo.load_dossier(tx, code) if isinstance(code, str) else None
         if dossier is None:
             raise DossierNotFound(f"no dossier with code {code!r}")
         return dossier
-
-    def _load_for(self, tx: Tx, code: str, actor: Actor) -> Dossier:
-        dossier = self._load(tx, code)
-        if actor.role is Role.CITIZEN:
-            if dossier.owner != actor.id:
-                raise PermissionDenied(f"{code} was not submitted by citizen {actor.id!r}")
-        elif not actor.works_for(dossier.agency):
-            raise PermissionDenied(f"{code} belongs to agency {dossier.agency}, not "
-                                   f"{actor.agency}")
-        return dossier
-
-    def _submitting_agency(self, actor: Actor, channel: str, agency: str | None) -> str:
-        if actor.role is Role.CLERK:
-            if agency is not None and agency != actor.agency:
-                raise PermissionDenied(f"clerk {actor.id} works for {actor.agency}, not {agency}")
-            if channel == "online":
-                raise InvalidInput("online dossiers are submitted by the citizen (or system)")
-            assert actor.agency is not None
-            return actor.agency
-        if actor.role in (Role.CITIZEN, Role.SYSTEM):
-            if channel != "online":
-                raise InvalidInput(f"a {actor.role.value} submits online; counter and post "
-                                   "dossiers are entered by a clerk")
-            chosen = agency or actor.agency
-            if not chosen or not isinstance(chosen, str) or any(c.isspace() for c in chosen):
-                raise InvalidInput("an online submission must name the receiving agency=")
-            if actor.agency is not None and chosen != actor.agency:
-                raise PermissionDenied(f"{actor.id} acts for {actor.agency}, not {chosen}")
-            return chosen
-        raise PermissionDenied(f"a {actor.role.value} may not submit dossiers")
-
-    @staticmethod
-    def _on_behalf_of(actor: Actor, dossier: Dossier, trigger: Trigger,
-                      given: str | None) -> str | None:
-        if given is not None and (not isinstance(given, str) or not given.strip()):
-            raise InvalidInput("on_behalf_of must be a non-empty id")
-        if actor.role is Role.SYSTEM and trigger in STEP_BY_TRIGGER and given is None:
-            raise InvalidInput(f"system completing {trigger.value} must name the real payer or "
-                               "signer in on_behalf_of=")
-        if given is None and actor.role is Role.CLERK and trigger in ON_BEHALF_OF_CITIZEN:
-            return dossier.owner
-        return given
-
 
 class _GuardView:
     """What the guards see of one dossier during one ``fire``; the file query runs lazily."""
@@ -395,25 +364,3 @@ class _GuardView:
 
 def _is_memory(url: str) -> bool:
     return url.startswith("sqlite") and url.split("://", 1)[-1] in ("", "/", "/:memory:")
-
-
-def _check_actor(actor: Any) -> None:
-    if not isinstance(actor, Actor):
-        raise InvalidInput("actor= must be a dossier.Actor")
-
-
-def _check_applicant(applicant: Any) -> dict[str, Any]:
-    if not isinstance(applicant, Mapping):
-        raise InvalidInput("applicant must be a mapping with at least 'name'")
-    name = applicant.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("applicant['name'] must be non-empty text")
-    id_number = applicant.get("id_number")
-    if id_number is not None and (not isinstance(id_number, str) or not id_number.isdigit()
-                                  or len(id_number) not in (9, 12)):
-        # never echo the value: it is personal data
-        raise InvalidInput("applicant['id_number'] must be 12 digits (CCCD) or 9 (old CMND)")
-    for key, value in applicant.items():
-        if not isinstance(key, str) or not isinstance(value, str | int | bool | None):
-            raise InvalidInput(f"applicant[{key!r}] must be text, a number or a boolean")
-    return dict(applicant)

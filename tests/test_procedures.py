@@ -518,3 +518,35 @@ def test_diagram_of_an_invalid_file_prints_its_errors_and_exits_1(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith(f"{path}: steps[3].role: unknown role 'leaderr'")
+
+
+# --- shorthands -----------------------------------------------------------------------------
+
+def test_a_component_without_id_gets_one_from_its_name(write: Any) -> None:
+    data = base()
+    data["components"] = [{"name": "Giấy chứng sinh (bản chính)"}, {"name": "Đơn đề nghị"}]
+    procedure = load_procedure(write(data))
+    assert [c.id for c in procedure.components] == ["giay_chung_sinh_ban_chinh", "don_de_nghi"]
+
+
+def test_two_components_with_the_same_id_are_refused(write: Any) -> None:
+    data = base()
+    data["components"] = [{"id": "don", "name": "Đơn"}, {"id": "don", "name": "Đơn khác"}]
+    assert errors_of(write(data)) == [
+        ("components[1].id", "component id 'don' is used twice (first at components[0])")]
+
+
+def test_steps_given_as_names_take_the_default_roles(write: Any) -> None:
+    data = base()
+    data["steps"] = ["receive", "pay", "process", "sign", "return"]
+    procedure = load_procedure(write(data))
+    assert [(s.name, s.role) for s in procedure.steps] == [
+        ("receive", "clerk"), ("pay", "clerk"), ("process", "specialist"),
+        ("sign", "leader"), ("return", "clerk")]
+
+
+def test_an_unknown_step_name_in_the_short_form_is_named(write: Any) -> None:
+    data = base()
+    data["steps"] = ["receive", "proces", "return"]
+    assert ("steps[1].name", "unknown step 'proces' (expected one of: receive, digitise, "
+            "certify, pay, process, sign, return)") in errors_of(write(data))

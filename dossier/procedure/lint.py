@@ -45,6 +45,13 @@ def lint(procedure: Procedure) -> list[Finding]:
         error(f"steps[{len(steps) - 1}].name",
               f"the last step must be 'return', not {steps[-1].name.value!r}")
 
+    first_with: dict[str, int] = {}
+    for index, component in enumerate(procedure.components):
+        if component.id in first_with:
+            error(f"components[{index}].id", f"component id {component.id!r} is used twice "
+                                             f"(first at components[{first_with[component.id]}])")
+        first_with.setdefault(component.id, index)
+
     fee = procedure.fee
     charges = fee is not None and fee.charges_money
     if procedure.has_step(Step.PAY) and not charges:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from datetime import date, time
 from enum import StrEnum
 from functools import cached_property
@@ -24,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from dossier.states import Role, State, Step, state_of, trigger_of
+from dossier.states import DEFAULT_STEP_ROLES, Role, State, Step, state_of, trigger_of
 
 _CODE = re.compile(r"^\d\.\d{6}$")
 _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -177,8 +178,21 @@ class FeeRule(_Strict):
         return self.amount > 0 or self.extra_copy_amount > 0
 
 
+def slug(text: str) -> str:
+    """An ASCII id from Vietnamese text: ``"Bản chính giấy tờ"`` → ``"ban_chinh_giay_to"``."""
+    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    ascii_text = plain.encode("ascii", "ignore").decode().lower()
+    words = re.findall(r"[a-z0-9]+", ascii_text)
+    joined = "_".join(words)[:64].rstrip("_")
+    return joined if joined[:1].isalpha() else f"c_{joined}"
+
+
 class Component(_Strict):
-    """A dossier component (thành phần hồ sơ)."""
+    """A dossier component (thành phần hồ sơ).
+
+    ``id`` is what :meth:`Engine.attach` names; when a file leaves it out it is derived from
+    ``name`` (ASCII, lower case, words joined by ``_``).
+    """
 
     id: str
     name: str
@@ -187,6 +201,13 @@ class Component(_Strict):
     required: bool = True
     must_digitise: bool = False
     may_certify: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _id_from_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "id" not in data and isinstance(data.get("name"), str):
+            return {**data, "id": slug(data["name"])}
+        return data
 
     @field_validator("id")
     @classmethod
@@ -203,6 +224,13 @@ def _known(enum: type[StrEnum], what: str) -> Any:
             raise ValueError(f"unknown {what} {value!r} (expected one of: {choices})")
         return value
     return check
+
+
+def _step_shorthand(name: str) -> dict[str, str]:
+    known = name in Step.__members__.values()
+    # an unknown name keeps a role so that the only error reported is the unknown step
+    role = DEFAULT_STEP_ROLES[Step(name)] if known else Role.CLERK
+    return {"name": name, "role": role.value}
 
 
 class StepSpec(_Strict):
@@ -240,6 +268,15 @@ class Procedure(_Strict):
     fee: FeeRule | None = None
     components: tuple[Component, ...] = ()
     steps: tuple[StepSpec, ...]
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _step_names(cls, value: Any) -> Any:
+        # ``steps = ["receive", "process", …]`` is shorthand for each step with its
+        # default role (dossier.states.DEFAULT_STEP_ROLES) and no budget
+        if isinstance(value, list | tuple):
+            return [_step_shorthand(item) if isinstance(item, str) else item for item in value]
+        return value
 
     @field_validator("code")
     @classmethod
