@@ -105,7 +105,11 @@ class Database:
         else:
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            self.engine = create_engine(parsed, pool_pre_ping=True)
+            try:
+                self.engine = create_engine(parsed, pool_pre_ping=True)
+            except ImportError:
+                raise InvalidInput("PostgreSQL needs psycopg 3: pip install 'dossier[postgres]'") \
+                    from None
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
