@@ -19,6 +19,7 @@ from dossier.actors import Actor
 from dossier.clock import LOCAL_TZ
 from dossier.documents import render_control_sheet
 from dossier.engine import Engine
+from dossier.errors import DossierError
 from dossier.procedure import Procedure, load_procedure
 from dossier.records import Dossier
 from dossier.resources import samples
@@ -127,6 +128,22 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
     d = demo.submit(CERTIFICATION, "Hoàng Văn E", clerk_c, "counter", COMMUNE, pages=2)
     d = demo.fire(d, "request_supplement", clerk_c, reason="Thiếu bản chính để đối chiếu")
     d = demo.fire(d, "supplement", clerk_c, note="Công dân mang bản chính đến")
+    codes.append(demo.run_steps(d).code)
+
+    echo("== what the engine refuses (each leaves the dossier exactly as it was)")
+    d = demo.submit(CERTIFICATION, "Đỗ Văn M", clerk_c, "counter", COMMUNE, pages=4)
+    d = demo.fire(d, "receive", clerk_c)
+    attempts: list[tuple[str, str, Actor]] = [
+        ("digitise before the scan is attached", "digitise", clerk_c),
+        ("a clerk of another agency", "digitise", clerk_p),
+        ("approve: not a step of this procedure", "approve", clerk_c),
+    ]
+    for label, trigger, actor in attempts:
+        try:
+            engine.fire(d.code, trigger, actor=actor)
+        except DossierError as exc:
+            echo(f"{'':11} {type(exc).__name__:<20} {label}")
+    assert engine.get(d.code).version == d.version
     codes.append(demo.run_steps(d).code)
 
     echo("== lý lịch tư pháp at the province: counter and online")

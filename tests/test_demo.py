@@ -15,10 +15,10 @@ def test_demo_returns_dossiers_and_writes_inside_out(tmp_path: Path,
     assert main(["demo", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "-> returned" in printed
-    assert "audit chains intact: 8/8" in printed
+    assert "audit chains intact: 9/9" in printed
     assert (out / "dossier.db").exists()
     sheets = sorted((out / "phieu-kiem-soat").glob("*.html"))
-    assert len(sheets) == 8
+    assert len(sheets) == 9
     assert "Phiếu kiểm soát quá trình giải quyết hồ sơ" in sheets[0].read_text(encoding="utf-8")
     assert {p.name for p in tmp_path.iterdir()} == {"demo"}
 
