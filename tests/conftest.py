@@ -8,18 +8,57 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dossier import Actor, Engine, load_procedure
+from dossier import Actor, Engine, Procedure, load_procedure
+from dossier.procedure import parse_procedure
+from dossier.states import DEFAULT_STEP_ROLES, Step
 from dossier.testing import FrozenClock
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 AGENCY = "000.00.12.H12"
+
+
+def make_procedure(code: str, steps: Sequence[str], *, version: str = "1",
+                   name: str | None = None, fee: int = 50_000,
+                   components: list[dict[str, Any]] | None = None,
+                   optional: tuple[str, str] = ("to_khai", "Tờ khai"),
+                   agency_level: str = "province", service_level: str = "partial_online",
+                   processing_days: int = 10, effective_from: str = "2025-01-01",
+                   effective_until: str | None = None) -> Procedure:
+    """A throw-away test procedure using ``steps`` in that order, each with its usual role
+    (``dossier.states.DEFAULT_STEP_ROLES``), and a flat ``fee`` when it has ``pay``.
+
+    Unless ``components`` are given, it asks for a ``ban_chinh`` original, which must be
+    digitised when the procedure has ``digitise`` and may be certified when it has
+    ``certify``, and an ``optional`` copy, given as ``(id, name)``. ``name`` defaults to
+    "Thủ tục thử CODE".
+    """
+    if components is None:
+        components = [
+            {"id": "ban_chinh", "name": "Bản chính", "form": "original",
+             "must_digitise": "digitise" in steps, "may_certify": "certify" in steps},
+            {"id": optional[0], "name": optional[1], "form": "copy", "required": False},
+        ]
+    data: dict[str, Any] = {
+        "code": code, "name": name or f"Thủ tục thử {code}", "field": "Thử nghiệm",
+        "agency_level": agency_level, "service_level": service_level, "version": version,
+        "effective_from": effective_from,
+        "processing_time": {"amount": processing_days, "unit": "working_days"},
+        "components": components,
+        "steps": [{"name": s, "role": DEFAULT_STEP_ROLES[Step(s)].value} for s in steps],
+    }
+    if effective_until is not None:
+        data["effective_until"] = effective_until
+    if "pay" in steps:
+        data["fee"] = {"kind": "flat", "amount": fee}
+    return parse_procedure(data, f"<{code}>")[0]
 
 
 def postgres_url() -> str | None:

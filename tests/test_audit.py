@@ -12,6 +12,7 @@ from itertools import pairwise
 
 import pytest
 import sqlalchemy as sa
+from conftest import make_procedure
 
 from dossier import (
     Actor,
@@ -23,7 +24,6 @@ from dossier import (
 )
 from dossier.audit import event_hash
 from dossier.cli import main
-from dossier.procedure import parse_procedure
 
 AGENCY = "000.00.12.H12"
 FEE = 30_000
@@ -31,21 +31,10 @@ CODE = "9.900021"
 ID_NUMBER = "001090012345"
 
 
-def _procedure() -> Procedure:
-    roles = {"receive": "clerk", "digitise": "clerk", "pay": "clerk", "process": "specialist",
-             "sign": "leader", "return": "clerk"}
-    return parse_procedure({
-        "code": CODE, "name": "Thủ tục thử nhật ký", "field": "Thử nghiệm",
-        "agency_level": "province", "service_level": "partial_online", "version": "1",
-        "effective_from": "2025-01-01",
-        "processing_time": {"amount": 5, "unit": "working_days"},
-        "fee": {"kind": "flat", "amount": FEE},
-        "components": [{"id": "to_khai", "name": "Tờ khai", "must_digitise": True}],
-        "steps": [{"name": name, "role": role} for name, role in roles.items()],
-    }, "<audit>")[0]
-
-
-PROCEDURE = _procedure()
+PROCEDURE: Procedure = make_procedure(
+    CODE, ["receive", "digitise", "pay", "process", "sign", "return"],
+    name="Thủ tục thử nhật ký", processing_days=5, fee=FEE,
+    components=[{"id": "to_khai", "name": "Tờ khai", "must_digitise": True}])
 
 
 @pytest.fixture

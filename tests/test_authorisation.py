@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import make_procedure
 
 from dossier import (
     Actor,
@@ -23,7 +24,6 @@ from dossier import (
     Procedure,
     TransitionNotAllowed,
 )
-from dossier.procedure import parse_procedure
 
 AGENCY = "000.00.12.H12"
 OTHER_AGENCY = "000.00.34.H34"
@@ -31,25 +31,10 @@ FEE = 50_000
 CODE = "9.900011"
 
 
-def _full_procedure() -> Procedure:
-    roles = {"receive": "clerk", "digitise": "clerk", "certify": "certifier", "pay": "clerk",
-             "process": "specialist", "sign": "leader", "return": "clerk"}
-    return parse_procedure({
-        "code": CODE, "name": "Thủ tục thử quyền", "field": "Thử nghiệm",
-        "agency_level": "province", "service_level": "partial_online", "version": "1",
-        "effective_from": "2025-01-01",
-        "processing_time": {"amount": 10, "unit": "working_days"},
-        "fee": {"kind": "flat", "amount": FEE},
-        "components": [
-            {"id": "ban_chinh", "name": "Bản chính", "form": "original",
-             "must_digitise": True, "may_certify": True},
-            {"id": "to_khai", "name": "Tờ khai", "required": False},
-        ],
-        "steps": [{"name": name, "role": role} for name, role in roles.items()],
-    }, "<authorisation>")[0]
-
-
-FULL = _full_procedure()
+# ban_chinh (must be digitised, may be certified) and an optional to_khai
+FULL: Procedure = make_procedure(
+    CODE, ["receive", "digitise", "certify", "pay", "process", "sign", "return"],
+    name="Thủ tục thử quyền", fee=FEE)
 PATH: list[tuple[str, str, str]] = [  # (state, trigger, role)
     ("awaiting_reception", "receive", "clerk"),
     ("digitising", "digitise", "clerk"),

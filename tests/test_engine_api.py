@@ -7,13 +7,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_procedure
 
 from dossier import (
     Actor,
@@ -23,40 +23,24 @@ from dossier import (
     Event,
     GuardFailed,
     InvalidInput,
-    Procedure,
     ProcedureConflict,
     ProcedureNotFound,
     State,
 )
-from dossier.procedure import parse_procedure
 from dossier.testing import FrozenClock
 
 AGENCY = "000.00.12.H12"
 CODE = "9.900031"
-ROLES = {"receive": "clerk", "digitise": "clerk", "process": "specialist", "return": "clerk"}
-
-
-def make_procedure(*, version: str = "1", steps: Sequence[str] = ("receive", "digitise",
-                   "process", "return"), effective_from: str = "2025-01-01",
-                   effective_until: str | None = None, name: str = "Thủ tục thử API",
-                   service_level: str = "partial_online") -> Procedure:
-    data: dict[str, Any] = {
-        "code": CODE, "name": name, "field": "Thử nghiệm", "agency_level": "commune",
-        "service_level": service_level, "version": version, "effective_from": effective_from,
-        "processing_time": {"amount": 3, "unit": "working_days"},
-        "components": [
-            {"id": "giay_to", "name": "Giấy tờ", "must_digitise": True},
-            {"id": "anh_the", "name": "Ảnh thẻ", "must_digitise": True},
-            {"id": "ghi_chu", "name": "Ghi chú", "required": False},
-        ],
-        "steps": [{"name": s, "role": ROLES[s]} for s in steps],
-    }
-    if effective_until is not None:
-        data["effective_until"] = effective_until
-    return parse_procedure(data, "<api>")[0]
-
-
-PROCEDURE = make_procedure()
+STEPS = ("receive", "digitise", "process", "return")
+API: dict[str, Any] = {  # keyword options of this file's procedure, version 1 by default
+    "name": "Thủ tục thử API", "agency_level": "commune", "processing_days": 3,
+    "components": [
+        {"id": "giay_to", "name": "Giấy tờ", "must_digitise": True},
+        {"id": "anh_the", "name": "Ảnh thẻ", "must_digitise": True},
+        {"id": "ghi_chu", "name": "Ghi chú", "required": False},
+    ],
+}
+PROCEDURE = make_procedure(CODE, STEPS, **API)
 
 
 @pytest.fixture
@@ -256,7 +240,7 @@ def test_a_procedure_exposes_its_national_code_and_ordered_steps(eng: Engine) ->
 def test_a_dossier_keeps_its_procedure_version_after_a_newer_one_is_registered(
         eng: Engine, clerk: Actor) -> None:
     old = submit(eng, clerk).code
-    eng.register(make_procedure(version="2", steps=("receive", "return"),
+    eng.register(make_procedure(CODE, ("receive", "return"), **API, version="2",
                                 effective_from="2025-09-01"))
     new = submit(eng, clerk).code
     assert eng.get(old).procedure_version == "1"
@@ -267,10 +251,10 @@ def test_a_dossier_keeps_its_procedure_version_after_a_newer_one_is_registered(
 
 def test_submit_picks_the_version_in_force_on_the_local_date(
         eng: Engine, clerk: Actor, clock: FrozenClock) -> None:
-    eng.register(make_procedure(version="2025.07", effective_from="2025-07-01",
-                                steps=("receive", "return")))
-    eng.register(make_procedure(version="2018", effective_from="2018-01-01",
-                                effective_until="2025-06-30", steps=("receive", "return")))
+    eng.register(make_procedure(CODE, ("receive", "return"), **API, version="2025.07",
+                                effective_from="2025-07-01"))
+    eng.register(make_procedure(CODE, ("receive", "return"), **API, version="2018",
+                                effective_from="2018-01-01", effective_until="2025-06-30"))
     clock.set(datetime(2025, 6, 30, 16, 30, tzinfo=UTC))  # 23:30 on 30 June in Hà Nội
     assert submit(eng, clerk).procedure_version in ("1", "2018")
     clock.set(datetime(2025, 6, 30, 17, 30, tzinfo=UTC))  # 00:30 on 1 July in Hà Nội
@@ -279,12 +263,12 @@ def test_submit_picks_the_version_in_force_on_the_local_date(
 
 def test_registering_the_same_version_with_other_content_is_a_conflict(eng: Engine) -> None:
     with pytest.raises(ProcedureConflict):
-        eng.register(make_procedure(name="Thủ tục thử API (sửa)"))
+        eng.register(make_procedure(CODE, STEPS, **(API | {"name": "Thủ tục thử API (sửa)"})))
 
 
 def test_registering_the_same_version_with_the_same_content_twice_is_fine(
         eng: Engine) -> None:
-    assert eng.register(make_procedure()) == PROCEDURE
+    assert eng.register(make_procedure(CODE, STEPS, **API)) == PROCEDURE
     assert eng.procedure(CODE, "1") == PROCEDURE
 
 
@@ -305,7 +289,8 @@ def test_a_second_engine_refuses_conflicting_content_for_a_registered_version(
     other = Engine(db_url, clock=clock)
     try:
         with pytest.raises(ProcedureConflict):
-            other.register(make_procedure(name="Thủ tục thử API (sửa)"))
+            other.register(
+                make_procedure(CODE, STEPS, **(API | {"name": "Thủ tục thử API (sửa)"})))
     finally:
         other.close()
 

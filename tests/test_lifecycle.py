@@ -8,10 +8,11 @@ shipped samples evolve.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import make_procedure
 
 from dossier import (
     Actor,
@@ -24,7 +25,6 @@ from dossier import (
     TransitionNotAllowed,
     Trigger,
 )
-from dossier.procedure import parse_procedure
 
 AGENCY = "000.00.12.H12"
 FEE = 50_000
@@ -41,31 +41,12 @@ STEP_STATE = {
 STEP_ROLE = {"receive": "clerk", "digitise": "clerk", "certify": "certifier", "pay": "clerk",
              "process": "specialist", "sign": "leader", "return": "clerk"}
 
-
-def make_procedure(code: str, steps: Sequence[str], *, version: str = "1") -> Procedure:
-    """A test procedure using ``steps`` in that order, each with its usual role."""
-    components: list[dict[str, Any]] = [
-        {"id": "ban_chinh", "name": "Bản chính", "form": "original",
-         "must_digitise": "digitise" in steps, "may_certify": "certify" in steps},
-        {"id": "to_khai", "name": "Tờ khai", "form": "copy", "required": False},
-    ]
-    data: dict[str, Any] = {
-        "code": code, "name": f"Thủ tục thử {code}", "field": "Thử nghiệm",
-        "agency_level": "commune", "service_level": "partial_online", "version": version,
-        "effective_from": "2025-01-01",
-        "processing_time": {"amount": 10, "unit": "working_days"},
-        "components": components,
-        "steps": [{"name": s, "role": STEP_ROLE[s]} for s in steps],
-    }
-    if "pay" in steps:
-        data["fee"] = {"kind": "flat", "amount": FEE}
-    return parse_procedure(data, f"<{code}>")[0]
-
-
+# Commune procedures with a ban_chinh original and an optional to_khai copy.
 FULL = make_procedure("9.900001", ["receive", "digitise", "certify", "pay", "process", "sign",
-                                   "return"])
-PAY_AFTER_PROCESS = make_procedure("9.900002", ["receive", "process", "pay", "sign", "return"])
-SHORTEST = make_procedure("9.900003", ["receive", "return"])
+                                   "return"], agency_level="commune", fee=FEE)
+PAY_AFTER_PROCESS = make_procedure("9.900002", ["receive", "process", "pay", "sign", "return"],
+                                   agency_level="commune", fee=FEE)
+SHORTEST = make_procedure("9.900003", ["receive", "return"], agency_level="commune", fee=FEE)
 PROCEDURES = {p.code: p for p in (FULL, PAY_AFTER_PROCESS, SHORTEST)}
 
 

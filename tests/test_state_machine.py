@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import hypothesis.strategies as st
+from conftest import make_procedure
 from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -32,7 +33,6 @@ from dossier import (
     TransitionNotAllowed,
     Trigger,
 )
-from dossier.procedure import parse_procedure
 from dossier.testing import FrozenClock
 
 AGENCY = "000.00.12.H12"
@@ -52,28 +52,14 @@ SIDE_STATES = {"awaiting_supplement", "returned", "refused", "withdrawn", "stopp
 FINAL = {"returned", "refused", "withdrawn", "stopped"}
 
 
-def _procedure(code: str, steps: list[str]) -> Procedure:
-    data: dict[str, Any] = {
-        "code": code, "name": f"Thủ tục thử {code}", "field": "Thử nghiệm",
-        "agency_level": "province", "service_level": "partial_online", "version": "1",
-        "effective_from": "2025-01-01",
-        "processing_time": {"amount": 10, "unit": "working_days"},
-        "components": [{"id": "ban_chinh", "name": "Bản chính", "form": "original",
-                        "must_digitise": "digitise" in steps,
-                        "may_certify": "certify" in steps},
-                       {"id": "phu_luc", "name": "Phụ lục", "required": False}],
-        "steps": [{"name": s, "role": STEP[s][2]} for s in steps],
-    }
-    if "pay" in steps:
-        data["fee"] = {"kind": "flat", "amount": FEE}
-    return parse_procedure(data, f"<{code}>")[0]
-
-
+OPTIONAL = ("phu_luc", "Phụ lục")  # besides ban_chinh (digitised/certified when it has those steps)
 PROCEDURES = [
-    _procedure("9.900041", ["receive", "digitise", "certify", "pay", "process", "sign",
-                            "return"]),
-    _procedure("9.900042", ["receive", "process", "sign", "pay", "return"]),
-    _procedure("9.900043", ["receive", "pay", "process", "return"]),
+    make_procedure("9.900041", ["receive", "digitise", "certify", "pay", "process", "sign",
+                                "return"], fee=FEE, optional=OPTIONAL),
+    make_procedure("9.900042", ["receive", "process", "sign", "pay", "return"],
+                   fee=FEE, optional=OPTIONAL),
+    make_procedure("9.900043", ["receive", "pay", "process", "return"],
+                   fee=FEE, optional=OPTIONAL),
 ]
 
 ACTORS = {
