@@ -13,6 +13,7 @@ import mimetypes
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
 from dossier import store
@@ -142,7 +143,7 @@ class Engine:
                 book = self._books.setdefault(procedure.key, RuleBook(procedure))
         return book
 
-    def _in_force(self, tx: Tx, code: str, instant_day: Any) -> Procedure:
+    def _in_force(self, tx: Tx, code: str, instant_day: date) -> Procedure:
         versions = [v for v in repo.procedure_versions(tx, code)
                     if v.effective_from <= instant_day
                     and (v.effective_until is None or instant_day <= v.effective_until)]
@@ -327,7 +328,7 @@ class Engine:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _now(self) -> Any:
+    def _now(self) -> datetime:
         return require_aware(self.clock.now(), "clock.now()")
 
     def _load_for(self, tx: Tx, code: str, actor: Actor) -> Dossier:
