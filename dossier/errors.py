@@ -13,7 +13,18 @@
     ├── GuardFailed                   a named guard is not met (.guard, .missing)
     ├── ConcurrencyConflict           someone else changed the dossier first; reload and retry
     ├── AuditError                    the event hash chain is broken (.code, .seq)
-    └── SchemaError                   the database schema is not the one this version needs
+    ├── SchemaError                   the database schema is not the one this version needs
+    ├── CalendarError                 a deadline cannot be computed (no working day in range…)
+    ├── SigningError                  signing or verification could not be done (subclasses below)
+    │   ├── InvalidDocument           not a PDF, encrypted, or damaged
+    │   ├── SignerCredentialError     key file, passphrase, certificate or key usage unusable
+    │   ├── RemoteSigningError        a remote signing service failed, timed out or answered garbage
+    │   └── SignatureRejected         the signer rejected the request or let it expire
+    ├── PaymentError                  a payment could not be created, queried or refunded
+    │   ├── CallbackVerificationError a callback's signature, merchant or amount does not check out
+    │   ├── IdempotencyConflict       an idempotency key was reused with a different request
+    │   └── RefundNotAllowed          a refund exceeds what was paid, or nothing was paid
+    └── DocumentError                 a document (template, PDF, statement file) cannot be made or read
 
 Messages say what was wrong and what to do; they never contain a citizen ID number.
 """
@@ -107,3 +118,47 @@ class AuditError(DossierError):
 
 class SchemaError(DossierError):
     """The database schema is older or newer than this version of `dossier` expects."""
+
+
+class CalendarError(DossierError, ValueError):
+    """A working-day computation is impossible with this calendar or input."""
+
+
+class SigningError(DossierError):
+    """Signing or verifying a document failed; the dossier stays where it was."""
+
+
+class InvalidDocument(SigningError):
+    """The input is not a usable PDF (not a PDF, encrypted, or damaged)."""
+
+
+class SignerCredentialError(SigningError):
+    """The signing key or certificate cannot be used (wrong passphrase, expired, key usage)."""
+
+
+class RemoteSigningError(SigningError):
+    """A remote signing service failed, timed out or answered something unreadable."""
+
+
+class SignatureRejected(SigningError):
+    """The signer rejected the request on their phone, or let it expire."""
+
+
+class PaymentError(DossierError):
+    """A payment could not be created, queried or refunded."""
+
+
+class CallbackVerificationError(PaymentError):
+    """A payment callback failed verification (signature, merchant, amount or currency)."""
+
+
+class IdempotencyConflict(PaymentError):
+    """The idempotency key was already used for a different request (e.g. another amount)."""
+
+
+class RefundNotAllowed(PaymentError):
+    """The refund would exceed what was paid, or the payment has not succeeded."""
+
+
+class DocumentError(DossierError):
+    """A document could not be produced or read (template, PDF, statement file)."""
