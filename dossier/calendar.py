@@ -76,8 +76,8 @@ class WorkingCalendar:
     :meth:`with_overrides`.
     """
 
-    __slots__ = ("_close_us", "_cum", "_day_us", "_days_off", "_extra_working", "_holidays",
-                 "_rest", "_sessions", "_sessions_us", "_years", "_bases", "name")
+    __slots__ = ("_bases", "_close_us", "_cum", "_day_us", "_days_off", "_extra_working",
+                 "_holidays", "_rest", "_sessions", "_sessions_us", "_years", "name")
 
     def __init__(self, *, holidays: HolidaySource | None = None,
                  weekly_rest_days: Iterable[int] = SATURDAY_SUNDAY,
@@ -108,13 +108,16 @@ class WorkingCalendar:
         self._bases: dict[int, int] = {}
 
     @classmethod
-    def vietnam(cls, **overrides: object) -> WorkingCalendar:
-        """Vietnam's national calendar (Saturday and Sunday off, 8 office hours a day).
-
-        Keyword arguments are :meth:`with_overrides`' own.
-        """
-        calendar = cls(holidays=vietnam_holidays, name="VN")
-        return calendar.with_overrides(**overrides) if overrides else calendar
+    def vietnam(cls, *, extra_days_off: Iterable[date] = (),
+                extra_working_days: Iterable[date] = (),
+                weekly_rest_days: Iterable[int] = SATURDAY_SUNDAY,
+                sessions: Sequence[tuple[time | str, time | str]] = DEFAULT_SESSIONS,
+                name: str = "VN") -> WorkingCalendar:
+        """Vietnam's national calendar; the defaults are Saturday and Sunday off and office
+        hours 07:00–11:30, 13:30–17:00. The arguments are an agency's own overrides."""
+        return cls(holidays=vietnam_holidays, weekly_rest_days=weekly_rest_days,
+                   sessions=sessions, extra_days_off=extra_days_off,
+                   extra_working_days=extra_working_days, name=name)
 
     def with_overrides(self, *, extra_days_off: Iterable[date] = (),
                        extra_working_days: Iterable[date] = (),
@@ -210,6 +213,27 @@ class WorkingCalendar:
             days, rest = days - 1, self._day_us
         return self._instant(self._kth(g + days), rest, boundary_end=True)
 
+    def subtract(self, end: datetime, amount: int, unit: str | Enum) -> datetime:
+        """The instant ``amount`` working hours/days of office time before ``end``.
+
+        A result on a day boundary is the earlier day's closing time (a warning one working
+        day before Tuesday 17:00 is Monday 17:00).
+        """
+        unit_name = _unit(unit)
+        if unit_name not in ("working_hours", "working_days"):
+            raise InvalidInput("subtract() counts back in working_hours or working_days only")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+            raise InvalidInput(f"amount must be a non-negative whole number; got {amount!r}")
+        step = amount * (_US_PER_HOUR if unit_name == "working_hours" else self._day_us)
+        return self._at_position(self._position(_local(end, "end")) - step)
+
+    def shift(self, instant: datetime, working_time: timedelta) -> datetime:
+        """``instant`` moved by ``working_time`` of office time (a paused clock's due date)."""
+        if not isinstance(working_time, timedelta):
+            raise InvalidInput("working_time must be a timedelta")
+        return self._at_position(self._position(_local(instant, "instant"))
+                                 + working_time // timedelta(microseconds=1))
+
     def working_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Office time from ``a`` to ``b`` (negative when ``b`` is before ``a``)."""
         return timedelta(microseconds=self._position(_local(b, "b"))
@@ -290,6 +314,12 @@ class WorkingCalendar:
         """Working position of ``local`` in microseconds of office time (global)."""
         g, working = self._locate(local.date())
         return g * self._day_us + (self._offset(_clock_us(local)) if working else 0)
+
+    def _at_position(self, position: int) -> datetime:
+        g, offset = divmod(position, self._day_us)
+        if offset == 0:  # a day boundary reads as the closing time of the day before
+            g, offset = g - 1, self._day_us
+        return self._instant(self._kth(g), offset, boundary_end=True)
 
     def _offset(self, us: int) -> int:
         """Office time already spent at ``us`` microseconds after midnight."""

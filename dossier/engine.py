@@ -12,11 +12,11 @@ import logging
 import mimetypes
 import threading
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from dossier import store
+from dossier import sla, store
 from dossier.actors import STAFF_ROLES, Actor
 from dossier.audit import GENESIS, verify_chain
 from dossier.authorise import (
@@ -26,7 +26,8 @@ from dossier.authorise import (
     on_behalf_of_for,
     submitting_agency,
 )
-from dossier.clock import Clock, SystemClock, local_date, require_aware
+from dossier.calendar import WorkingCalendar
+from dossier.clock import LOCAL_TZ, Clock, SystemClock, local_date, require_aware
 from dossier.effects import after_event, chain_event, transition_changes
 from dossier.errors import (
     ConcurrencyConflict,
@@ -39,7 +40,7 @@ from dossier.errors import (
 )
 from dossier.fees import FeeBasis, compute_fee
 from dossier.procedure.model import Procedure, ServiceLevel
-from dossier.records import Attachment, Dossier, Event
+from dossier.records import Attachment, ClockPause, Dossier, Event
 from dossier.rulebook import RuleBook
 from dossier.states import Role, State, Trigger
 from dossier.store import repository as repo
@@ -63,7 +64,15 @@ class Engine:
     :class:`~dossier.errors.SchemaError`: run ``dossier db upgrade``.
     """
 
-    def __init__(self, url: str | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(self, url: str | None = None, *, clock: Clock | None = None,
+                 calendars: Mapping[str, WorkingCalendar] | None = None,
+                 default_calendar: WorkingCalendar | None = None) -> None:
+        calendars = dict(calendars or {})
+        for agency, calendar in calendars.items():
+            if not isinstance(calendar, WorkingCalendar):
+                raise InvalidInput(f"calendars[{agency!r}] must be a WorkingCalendar")
+        if default_calendar is not None and not isinstance(default_calendar, WorkingCalendar):
+            raise InvalidInput("default_calendar must be a WorkingCalendar")
         url = url or DEFAULT_URL
         self.db = Database(url, in_memory=_is_memory(url))
         try:
@@ -72,14 +81,21 @@ class Engine:
             self.db.dispose()
             raise
         self.clock: Clock = clock or SystemClock()
+        self.calendars = calendars
+        self.default_calendar = default_calendar or WorkingCalendar.vietnam()
         self._procedures: dict[tuple[str, str], Procedure] = {}
         self._books: dict[tuple[str, str], RuleBook] = {}
         self._cache_lock = threading.Lock()
 
     @classmethod
-    def in_memory(cls, *, clock: Clock | None = None) -> Engine:
+    def in_memory(cls, *, clock: Clock | None = None,
+                  calendars: Mapping[str, WorkingCalendar] | None = None) -> Engine:
         """An engine on a private in-memory SQLite database (one connection, thread-safe)."""
-        return cls("sqlite://", clock=clock)
+        return cls("sqlite://", clock=clock, calendars=calendars)
+
+    def calendar_for(self, agency: str) -> WorkingCalendar:
+        """The working-day calendar deadlines of ``agency`` are counted on."""
+        return self.calendars.get(agency, self.default_calendar)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -115,7 +131,8 @@ class Engine:
                 tx, procedure.code, procedure.version, procedure.effective_from,
                 procedure.effective_until, procedure.canonical_json(),
                 procedure.content_hash, self._now())
-        elif found[0] != procedure.content_hash:
+        elif found[0] != procedure.content_hash and Procedure.from_json(found[1]) != procedure:
+            # (a different hash with equal content: stored before the schema gained fields)
             raise ProcedureConflict(
                 f"procedure {procedure.code} version {procedure.version} is already "
                 "registered with different content; give the new content a new version")
@@ -210,6 +227,8 @@ class Engine:
         check_actor(actor)
         if not isinstance(code, str) or not isinstance(trigger, str):
             raise InvalidInput("fire() takes a dossier code and a trigger name")
+        if trigger == Trigger.EXTEND:
+            return self._extend(code, actor, data, if_version, on_behalf_of)
         now = self._now()
         with self.db.transaction() as tx:
             before = self._load_for(tx, code, actor)
@@ -226,20 +245,160 @@ class Engine:
             if if_version is not None and if_version != before.version:
                 raise ConcurrencyConflict(f"{code} is at version {before.version}, not "
                                           f"{if_version}: reload it and decide again")
+            if fired is Trigger.RECEIVE:
+                _check_arrival(before, clean, now)
             behalf = on_behalf_of_for(actor, before, fired, on_behalf_of)
             rule = book.resolve(code, rules, _GuardView(tx, before, procedure, clean))
-            event = chain_event(before, trigger=trigger, source=before.state.value,
-                                target=rule.target.value, actor=actor.id,
-                                role=actor.role.value, on_behalf_of=behalf, at=now, data=clean)
-            after = after_event(before, event,
-                                **transition_changes(before, fired, rule.target, clean, now))
-            if not repo.update_dossier(tx, before, after):
-                raise ConcurrencyConflict(f"{code} was changed by someone else; reload it")
-            repo.insert_event(tx, before.id, event)
+            after = self._apply(tx, before, procedure, fired, rule.target, actor, behalf,
+                                clean, now)
         if log.isEnabledFor(logging.INFO):  # spare the enum look-ups when nobody listens
             log.info("%s %s: %s -> %s by %s (%s)", code, trigger, before.state.value,
                      after.state.value, actor.id, actor.role.value)
         return after
+
+    def _apply(self, tx: Tx, before: Dossier, procedure: Procedure, trigger: Trigger,
+               target: State, actor: Actor, behalf: str | None, clean: Mapping[str, Any],
+               now: datetime) -> Dossier:
+        """Record one allowed transition: deadlines, event, row, clock ledger; return the row."""
+        sla_change = sla.on_transition(
+            before.deadlines, procedure=procedure, channel=before.channel, trigger=trigger,
+            source=before.state, target=target, data=clean, at=now,
+            calendar=self.calendar_for(before.agency))
+        event = chain_event(before, trigger=trigger.value, source=before.state.value,
+                            target=target.value, actor=actor.id, role=actor.role.value,
+                            on_behalf_of=behalf, at=now, data={**clean, **sla_change.event_data})
+        after = after_event(before, event, deadlines=sla_change.deadlines,
+                            **transition_changes(before, trigger, target, clean, now))
+        if not repo.update_dossier(tx, before, after):
+            raise ConcurrencyConflict(f"{before.code} was changed by someone else; reload it")
+        repo.insert_event(tx, before.id, event)
+        if sla_change.pause_end is not None:
+            end = sla_change.pause_end
+            repo.close_pause(tx, before.id, end.ended_at, end.due_before, end.due_after)
+        if sla_change.pause_start is not None:
+            start = sla_change.pause_start
+            repo.open_pause(tx, before.id, start.started_at, start.reason, start.legal_basis,
+                            actor.id, actor.role.value)
+        return after
+
+    def extend(self, code: str, *, actor: Actor, reason: str, appointment_at: datetime | str,
+               if_version: int | None = None) -> Dossier:
+        """Issue an apology letter (văn bản xin lỗi và hẹn lại) with a new appointment date.
+
+        Once per dossier, by a clerk or leader of its agency, while it is open and its clock
+        has started. The dossier is still judged against its due date: returned after it, it
+        counts as late. Also reachable as ``fire(code, "extend", reason=…, appointment_at=…)``.
+        """
+        check_actor(actor)
+        return self._extend(code, actor, {"reason": reason, "appointment_at": appointment_at},
+                            if_version)
+
+    def _extend(self, code: str, actor: Actor, data: Mapping[str, Any],
+                if_version: int | None, on_behalf_of: str | None = None) -> Dossier:
+        now = self._now()
+        with self.db.transaction() as tx:
+            before = self._load_for(tx, code, actor)
+            d = before.deadlines
+            if before.is_final or d.appointment_at is None:
+                raise TransitionNotAllowed(f"{code}: only an open dossier whose clock has "
+                                           "started can get a new appointment")
+            if d.extended:
+                raise TransitionNotAllowed(f"{code} already had its appointment moved once; "
+                                           "an apology letter is issued at most once")
+            if actor.role not in (Role.CLERK, Role.LEADER):
+                raise PermissionDenied(f"{code}: a {actor.role.value} may not issue an apology "
+                                       "letter (clerk or leader)")
+            if on_behalf_of is not None:
+                raise InvalidInput("an apology letter is issued by staff in their own name")
+            procedure = self._load_procedure(tx, before.procedure_code, before.procedure_version)
+            clean = validate_trigger_data(Trigger.EXTEND, data, procedure)
+            if if_version is not None and if_version != before.version:
+                raise ConcurrencyConflict(f"{code} is at version {before.version}, not "
+                                          f"{if_version}: reload it and decide again")
+            new_appointment = datetime.fromisoformat(clean["appointment_at"])
+            if new_appointment <= max(d.appointment_at, now):
+                raise InvalidInput(f"{code}: the new appointment must be later than the current "
+                                   f"one ({d.appointment_at.isoformat()}) and than now")
+            calendar = self.calendar_for(before.agency)
+            deadlines = sla.extend(d, procedure=procedure, new_appointment=new_appointment,
+                                   calendar=calendar, at=now)
+            deadlines = replace(deadlines,
+                                next_timer_at=sla.next_timer(before.state, deadlines))
+            event = chain_event(before, trigger=Trigger.EXTEND.value, source=before.state.value,
+                                target=before.state.value, actor=actor.id,
+                                role=actor.role.value, on_behalf_of=None, at=now,
+                                data={**clean, "previous_appointment_at":
+                                      d.appointment_at.astimezone(LOCAL_TZ).isoformat()})
+            after = after_event(before, event, deadlines=deadlines)
+            if not repo.update_dossier(tx, before, after):
+                raise ConcurrencyConflict(f"{code} was changed by someone else; reload it")
+            repo.insert_event(tx, before.id, event)
+        log.info("%s extend: new appointment %s by %s", code, clean["appointment_at"], actor.id)
+        return after
+
+    # --- timers -----------------------------------------------------------------------------
+
+    def sweep(self, now: datetime | None = None, *, batch: int = 500,
+              max_batches: int | None = None) -> SweepReport:
+        """Fire every timer due at ``now`` (default: the clock): warnings, overdue events and
+        refusals of dossiers whose time to supplement ran out.
+
+        Runs in batches of ``batch`` dossiers, each batch one short write transaction; on
+        PostgreSQL rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several workers can
+        sweep at once. Each dossier's due timers are re-checked inside the transaction, so a
+        row swept twice (or by two workers) produces one event.
+        """
+        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+            raise InvalidInput("batch must be a positive whole number")
+        at = self._now() if now is None else require_aware(now, "now")
+        fired: dict[str, int] = {}
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            with self.db.transaction() as tx:
+                codes = repo.due_dossier_codes(tx, at, batch,
+                                               skip_locked=not self.db.is_sqlite)
+                for code in codes:
+                    timer = self._fire_timer(tx, code, at)
+                    if timer is not None:
+                        fired[timer.value] = fired.get(timer.value, 0) + 1
+            batches += 1
+            if len(codes) < batch:
+                break
+        report = SweepReport(at=at, fired=fired)
+        if report.total:
+            log.info("sweep at %s: %s", at.isoformat(), report)
+        return report
+
+    def _fire_timer(self, tx: Tx, code: str, now: datetime) -> sla.Timer | None:
+        before = self._load(tx, code)
+        timer = sla.due_timer(before.state, before.deadlines, now)
+        system = Actor.system()
+        if timer is None:
+            # nothing due after all (already fired, or the due date moved): re-arm the index
+            expected = sla.next_timer(before.state, before.deadlines)
+            if expected != before.deadlines.next_timer_at:
+                repo.set_next_timer(tx, before.id, expected)
+            return None
+        procedure = self._load_procedure(tx, before.procedure_code, before.procedure_version)
+        if timer is sla.Timer.SUPPLEMENT_EXPIRED:
+            self._apply(tx, before, procedure, Trigger.REFUSE, State.REFUSED, system, None,
+                        {"reason": sla.SUPPLEMENT_EXPIRED_REASON}, now)
+            return timer
+        d = before.deadlines
+        assert d.appointment_at is not None
+        trigger = Trigger.OVERDUE if timer is sla.Timer.OVERDUE else Trigger.SLA_WARNING
+        calendar = self.calendar_for(before.agency)
+        event = chain_event(
+            before, trigger=trigger.value, source=before.state.value,
+            target=before.state.value, actor=system.id, role=system.role.value,
+            on_behalf_of=None, at=now,
+            data={"appointment_at": d.appointment_at.astimezone(LOCAL_TZ).isoformat(),
+                  "remaining": calendar.remaining_text(now, d.appointment_at)})
+        after = after_event(before, event, deadlines=sla.after_timer(before.state, d, timer))
+        if not repo.update_dossier(tx, before, after):
+            raise ConcurrencyConflict(f"{code} was changed by someone else; reload it")
+        repo.insert_event(tx, before.id, event)
+        return timer
 
     def attach(self, code: str, component: str, data: bytes, filename: str, *, actor: Actor,
                media_type: str | None = None) -> Attachment:
@@ -313,6 +472,21 @@ class Engine:
         assert blob is not None  # attachments reference blobs by foreign key
         return blob
 
+    def clock_pauses(self, code: str) -> list[ClockPause]:
+        """The dossier's clock-pause ledger (supplement rounds that stopped the clock)."""
+        with self.db.transaction(write=False) as tx:
+            return repo.load_pauses(tx, self._load(tx, code).id)
+
+    def remaining_text(self, code: str, now: datetime | None = None) -> str | None:
+        """"Còn 2 ngày 3 giờ" / "Quá 1 ngày 2 giờ" until the appointment; None before
+        reception or once the dossier is closed."""
+        dossier = self.get(code)
+        appointment = dossier.deadlines.appointment_at
+        if appointment is None or dossier.is_final:
+            return None
+        at = self._now() if now is None else require_aware(now, "now")
+        return self.calendar_for(dossier.agency).remaining_text(at, appointment)
+
     def codes(self, agency: str | None = None) -> list[str]:
         """Every dossier code (of one agency), in submission order."""
         with self.db.transaction(write=False) as tx:
@@ -341,6 +515,35 @@ class Engine:
         if dossier is None:
             raise DossierNotFound(f"no dossier with code {code!r}")
         return dossier
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one :meth:`Engine.sweep` fired, by timer (``sla_warning``, ``overdue``,
+    ``supplement_expired``)."""
+
+    at: datetime
+    fired: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.fired.values())
+
+    def __str__(self) -> str:
+        return ", ".join(f"{n} {kind}" for kind, n in sorted(self.fired.items())) or "nothing due"
+
+
+def _check_arrival(dossier: Dossier, data: Mapping[str, Any], now: datetime) -> None:
+    """The post channel's clock starts when the post brought the dossier, given with receive."""
+    arrived = data.get("arrived_at")
+    if dossier.channel == "post" and dossier.received_at is None:
+        if arrived is None:
+            raise InvalidInput(f"{dossier.code} came by post: give arrived_at= (when the post "
+                               "delivered it) with receive; the clock starts then")
+        if datetime.fromisoformat(arrived) > now:
+            raise InvalidInput(f"{dossier.code}: arrived_at is in the future")
+    elif arrived is not None:
+        raise InvalidInput("arrived_at is for the first reception of a dossier sent by post")
+
 
 class _GuardView:
     """What the guards see of one dossier during one ``fire``; the file query runs lazily."""

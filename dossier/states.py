@@ -70,10 +70,14 @@ class Trigger(StrEnum):
     REFUSE = "refuse"
     WITHDRAW = "withdraw"
     STOP = "stop"
+    EXTEND = "extend"                        # only recorded: apology letter, new appointment
+    SLA_WARNING = "sla_warning"              # only recorded: the due date is near
+    OVERDUE = "overdue"                      # only recorded: the due date passed while open
 
 
 #: Triggers recorded as events but never fired through the rule book.
-RECORDED_ONLY: frozenset[Trigger] = frozenset({Trigger.SUBMIT, Trigger.ATTACH})
+RECORDED_ONLY: frozenset[Trigger] = frozenset(
+    {Trigger.SUBMIT, Trigger.ATTACH, Trigger.EXTEND, Trigger.SLA_WARNING, Trigger.OVERDUE})
 
 FINAL_STATES: frozenset[State] = frozenset(
     {State.RETURNED, State.REFUSED, State.WITHDRAWN, State.STOPPED}
@@ -141,8 +145,11 @@ SIDE_EXITS: tuple[SideExit, ...] = (
              target=State.AWAITING_SUPPLEMENT, roles=(Role.SPECIALIST,)),
     SideExit(trigger=Trigger.SUPPLEMENT, sources=(State.AWAITING_SUPPLEMENT,),
              target=None, roles=(Role.CITIZEN, Role.CLERK)),
-    SideExit(trigger=Trigger.REFUSE, sources=(State.AWAITING_RECEPTION, State.AWAITING_SUPPLEMENT),
+    SideExit(trigger=Trigger.REFUSE, sources=(State.AWAITING_RECEPTION,),
              target=State.REFUSED, roles=(Role.CLERK,)),
+    # system: the timer worker, when the citizen's time to supplement runs out
+    SideExit(trigger=Trigger.REFUSE, sources=(State.AWAITING_SUPPLEMENT,),
+             target=State.REFUSED, roles=(Role.CLERK, Role.SYSTEM)),
     SideExit(trigger=Trigger.REFUSE, sources=(State.PROCESSING,),
              target=State.REFUSED, roles=(Role.LEADER,)),
     # any non-final state before awaiting_return

@@ -5,7 +5,8 @@ Every trigger accepts ``note`` (free text). Beyond that:
 ========================  ==========================================================
 trigger                   data
 ========================  ==========================================================
-``receive``               —
+``receive``               ``arrived_at`` (post channel only, required there: when the
+                          post brought the dossier; the clock starts then)
 ``digitise``              —
 ``certify``               —
 ``pay``                   ``amount`` (int VND, required, must equal the fee due),
@@ -14,11 +15,15 @@ trigger                   data
 ``approve``               —
 ``sign``                  —
 ``return_result``         ``method``: ``counter`` / ``online`` / ``post``
-``request_supplement``    ``reason`` (required), ``components`` (ids of missing components)
+``request_supplement``    ``reason`` (required), ``components`` (ids of missing components),
+                          ``legal_basis`` (for the clock-pause ledger; default: the
+                          procedure's)
 ``supplement``            —
 ``refuse``                ``reason`` (required)
 ``withdraw``              ``reason``
 ``stop``                  ``reason`` (required)
+``extend``                ``reason`` (required), ``appointment_at`` (required: the new date
+                          promised in the apology letter)
 ========================  ==========================================================
 
 Unknown keys are refused: a typo must not be silently dropped from the record.
@@ -27,8 +32,10 @@ Unknown keys are refused: a typo must not be silently dropped from the record.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
+from dossier.clock import LOCAL_TZ
 from dossier.errors import InvalidInput
 from dossier.procedure.model import Procedure
 from dossier.states import Trigger
@@ -46,6 +53,18 @@ def _amount(name: str, value: Any, _: Procedure) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidInput(f"{name} must be a non-negative integer number of VND")
     return value
+
+
+def _instant(name: str, value: Any, _: Procedure) -> str:
+    """An aware datetime (or ISO 8601 text with an offset), kept as Vietnam-time ISO text."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(f"{name} must be an ISO 8601 date-time; got {value!r}") from None
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(f"{name} must be a timezone-aware datetime")
+    return value.astimezone(LOCAL_TZ).isoformat()
 
 
 def _one_of(*choices: str) -> Check:
@@ -67,14 +86,17 @@ def _component_ids(name: str, value: Any, procedure: Procedure) -> list[str]:
 
 # trigger → {key: (check, required)}
 _SPECS: dict[Trigger, dict[str, tuple[Check, bool]]] = {
+    Trigger.RECEIVE: {"arrived_at": (_instant, False)},
     Trigger.PAY: {"amount": (_amount, True),
                   "method": (_one_of("cash", "pos", "transfer", "online"), False),
                   "reference": (_text, False)},
     Trigger.RETURN_RESULT: {"method": (_one_of("counter", "online", "post"), False)},
-    Trigger.REQUEST_SUPPLEMENT: {"reason": (_text, True), "components": (_component_ids, False)},
+    Trigger.REQUEST_SUPPLEMENT: {"reason": (_text, True), "components": (_component_ids, False),
+                                 "legal_basis": (_text, False)},
     Trigger.REFUSE: {"reason": (_text, True)},
     Trigger.WITHDRAW: {"reason": (_text, False)},
     Trigger.STOP: {"reason": (_text, True)},
+    Trigger.EXTEND: {"reason": (_text, True), "appointment_at": (_instant, True)},
 }
 
 

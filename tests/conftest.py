@@ -31,14 +31,18 @@ def make_procedure(code: str, steps: Sequence[str], *, version: str = "1",
                    optional: tuple[str, str] = ("to_khai", "Tờ khai"),
                    agency_level: str = "province", service_level: str = "partial_online",
                    processing_days: int = 10, effective_from: str = "2025-01-01",
-                   effective_until: str | None = None) -> Procedure:
+                   effective_until: str | None = None,
+                   budgets: dict[str, dict[str, Any]] | None = None,
+                   **extra: Any) -> Procedure:
     """A throw-away test procedure using ``steps`` in that order, each with its usual role
     (``dossier.states.DEFAULT_STEP_ROLES``), and a flat ``fee`` when it has ``pay``.
 
     Unless ``components`` are given, it asks for a ``ban_chinh`` original, which must be
     digitised when the procedure has ``digitise`` and may be certified when it has
     ``certify``, and an ``optional`` copy, given as ``(id, name)``. ``name`` defaults to
-    "Thủ tục thử CODE".
+    "Thủ tục thử CODE". ``budgets`` gives steps a time budget (``{"process": {"amount": 5,
+    "unit": "working_days"}}``); ``extra`` adds procedure fields as they are written in TOML
+    (``clock_policy="pause"``, ``supplement_deadline={…}``…).
     """
     if components is None:
         components = [
@@ -52,7 +56,10 @@ def make_procedure(code: str, steps: Sequence[str], *, version: str = "1",
         "effective_from": effective_from,
         "processing_time": {"amount": processing_days, "unit": "working_days"},
         "components": components,
-        "steps": [{"name": s, "role": DEFAULT_STEP_ROLES[Step(s)].value} for s in steps],
+        "steps": [{"name": s, "role": DEFAULT_STEP_ROLES[Step(s)].value,
+                   **({"budget": budgets[s]} if budgets and s in budgets else {})}
+                  for s in steps],
+        **extra,
     }
     if effective_until is not None:
         data["effective_until"] = effective_until

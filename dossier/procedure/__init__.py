@@ -4,6 +4,7 @@ from dossier.procedure.lint import Finding, lint
 from dossier.procedure.loader import load_procedure, parse_procedure, read_procedure
 from dossier.procedure.model import (
     AgencyLevel,
+    ClockPolicy,
     Component,
     ComponentForm,
     Duration,
@@ -18,6 +19,7 @@ from dossier.procedure.model import (
 
 __all__ = [
     "AgencyLevel",
+    "ClockPolicy",
     "Component",
     "ComponentForm",
     "Duration",

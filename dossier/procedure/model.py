@@ -40,6 +40,14 @@ class TimeUnit(StrEnum):
     SAME_DAY = "same_day"
 
 
+class ClockPolicy(StrEnum):
+    """What a supplement request (yêu cầu bổ sung) after reception does to the time limit."""
+
+    RESTART = "restart"  # the full time starts again when the complete dossier comes back
+    PAUSE = "pause"      # the due date moves by the working time spent waiting
+    NONE = "none"        # the clock keeps running
+
+
 class AgencyLevel(StrEnum):
     PROVINCE = "province"
     DISTRICT = "district"  # historic: districts were abolished on 1 July 2025
@@ -265,6 +273,12 @@ class Procedure(_Strict):
     effective_until: date | None = None  # last day in force, inclusive
     legal_basis: tuple[str, ...] = ()
     processing_time: Duration
+    # a different time limit for dossiers submitted online (Nghị định 45/2020), if any
+    online_processing_time: Duration | None = None
+    # Nghị định 61/2018 (and 118/2025): the time counts again from a complete dossier
+    clock_policy: ClockPolicy = ClockPolicy.RESTART
+    supplement_deadline: Duration | None = None  # then the dossier is refused (hết hạn bổ sung)
+    warning_offset: Duration = Duration(amount=1, unit=TimeUnit.WORKING_DAYS)
     fee: FeeRule | None = None
     components: tuple[Component, ...] = ()
     steps: tuple[StepSpec, ...]
@@ -306,6 +320,19 @@ class Procedure(_Strict):
             raise ValueError(f"{value.isoformat()} is before effective_from "
                              f"({start.isoformat()}); it is the last day in force, inclusive")
         return value
+
+    @field_validator("warning_offset")
+    @classmethod
+    def _counted_back_in_office_time(cls, value: Duration) -> Duration:
+        if value.unit not in (TimeUnit.WORKING_HOURS, TimeUnit.WORKING_DAYS):
+            raise ValueError("a warning offset is counted back in working_hours or working_days")
+        return value
+
+    def processing_time_for(self, channel: str) -> Duration:
+        """The time limit for a dossier that came in through ``channel``."""
+        if channel == "online" and self.online_processing_time is not None:
+            return self.online_processing_time
+        return self.processing_time
 
     def in_force_on(self, day: date) -> bool:
         """Whether this version applies to a dossier submitted on local date ``day``."""

@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from dossier.records import Attachment, Dossier, Event
+from dossier.records import NO_DEADLINES, Attachment, ClockPause, Deadlines, Dossier, Event
 from dossier.states import State
 from dossier.store.database import Tx
 
 _DOSSIER_COLUMNS = (
     "id, code, procedure_code, procedure_version, agency, channel, state, resume_state, owner, "
     "applicant, fee_due, paid_amount, version, event_count, head_hash, submitted_at, "
-    "received_at, updated_at, closed_at")
+    "received_at, updated_at, closed_at, clock_started_at, due_at, appointment_at, warning_at, "
+    "step_due, paused_at, supplement_due_at, warned_for, overdue_for, extended, timeliness, "
+    "next_timer_at")
+_DEADLINE_SETS = (
+    "clock_started_at = ?, due_at = ?, appointment_at = ?, warning_at = ?, step_due = ?,"
+    " paused_at = ?, supplement_due_at = ?, warned_for = ?, overdue_for = ?, extended = ?,"
+    " timeliness = ?, next_timer_at = ?")
 _EVENT_COLUMNS = ("seq, trigger, source, target, actor, role, on_behalf_of, at, data, "
                   "prev_hash, hash")
 _SELECT_DOSSIER = f"SELECT {_DOSSIER_COLUMNS} FROM dossiers WHERE code = ?"
@@ -38,7 +44,29 @@ def _dossier(tx: Tx, row: Any) -> Dossier:
         version=row[12], event_count=row[13], head_hash=row[14],
         submitted_at=tx.instant_out(row[15]),  # type: ignore[arg-type]
         received_at=tx.instant_out(row[16]), updated_at=tx.instant_out(row[17]),  # type: ignore[arg-type]
-        closed_at=tx.instant_out(row[18]))
+        closed_at=tx.instant_out(row[18]), deadlines=_deadlines(tx, row))
+
+
+def _deadlines(tx: Tx, row: Any) -> Deadlines:
+    if row[19] is None and row[25] is None:
+        return NO_DEADLINES  # not received yet: skip the parsing on the hot path
+    out = tx.instant_out
+    steps = {name: datetime.fromisoformat(value) for name, value in json.loads(row[23]).items()}
+    return Deadlines(
+        clock_started_at=out(row[19]), due_at=out(row[20]), appointment_at=out(row[21]),
+        warning_at=out(row[22]), steps=steps, paused_at=out(row[24]),  # type: ignore[arg-type]
+        supplement_due_at=out(row[25]), warned_for=out(row[26]), overdue_for=out(row[27]),
+        extended=bool(row[28]), timeliness=row[29], next_timer_at=out(row[30]))
+
+
+def _deadline_values(tx: Tx, d: Deadlines) -> tuple[Any, ...]:
+    into = tx.instant_in
+    # JSON text on both databases: ISO 8601 in UTC
+    steps = dumps({name: value.astimezone(UTC).isoformat() for name, value in d.steps.items()})
+    return (into(d.clock_started_at), into(d.due_at), into(d.appointment_at),
+            into(d.warning_at), steps, into(d.paused_at), into(d.supplement_due_at),
+            into(d.warned_for), into(d.overdue_for), d.extended, d.timeliness,
+            into(d.next_timer_at))
 
 
 def load_dossier(tx: Tx, code: str) -> Dossier | None:
@@ -57,17 +85,28 @@ def insert_dossier(tx: Tx, d: Dossier, fee_basis: Mapping[str, Any]) -> int:
     row = tx.one(
         "INSERT INTO dossiers (code, procedure_code, procedure_version, agency, channel, state,"
         " resume_state, owner, applicant, fee_basis, fee_due, paid_amount, version, event_count,"
-        " head_hash, submitted_at, received_at, updated_at, closed_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " head_hash, submitted_at, received_at, updated_at, closed_at, step_due, extended)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (d.code, d.procedure_code, d.procedure_version, d.agency, d.channel, d.state.value,
          None, d.owner, dumps(dict(d.applicant)), dumps(dict(fee_basis)), d.fee_due,
          d.paid_amount, d.version, d.event_count, d.head_hash, tx.instant_in(d.submitted_at),
-         None, tx.instant_in(d.updated_at), None))
+         None, tx.instant_in(d.updated_at), None, "{}", False))
     return int(row[0])
 
 
 def update_dossier(tx: Tx, before: Dossier, after: Dossier) -> bool:
     """Write ``after`` if the row is still at ``before.version``; False if someone else won."""
+    if after.deadlines is not before.deadlines:
+        changed = tx.execute(
+            "UPDATE dossiers SET state = ?, resume_state = ?, paid_amount = ?, version = ?,"
+            " event_count = ?, head_hash = ?, received_at = ?, updated_at = ?, closed_at = ?, "
+            + _DEADLINE_SETS + " WHERE id = ? AND version = ?",
+            (after.state.value, after.resume_state.value if after.resume_state else None,
+             after.paid_amount, after.version, after.event_count, after.head_hash,
+             tx.instant_in(after.received_at), tx.instant_in(after.updated_at),
+             tx.instant_in(after.closed_at), *_deadline_values(tx, after.deadlines),
+             before.id, before.version))
+        return changed == 1
     changed = tx.execute(
         "UPDATE dossiers SET state = ?, resume_state = ?, paid_amount = ?, version = ?,"
         " event_count = ?, head_hash = ?, received_at = ?, updated_at = ?, closed_at = ?"
@@ -101,6 +140,50 @@ def next_counter(tx: Tx, scope: str, key: str) -> int:
         " ON CONFLICT (scope, key) DO UPDATE SET value = counters.value + 1 RETURNING value",
         (scope, key))
     return int(row[0])
+
+
+# --- deadlines and timers ----------------------------------------------------------------
+
+def due_dossier_codes(tx: Tx, now: datetime, limit: int, *, skip_locked: bool) -> list[str]:
+    """Codes of dossiers whose next timer is due, earliest first.
+
+    With ``skip_locked`` (PostgreSQL) the rows are locked for this transaction and rows
+    another worker holds are skipped, so several workers share one sweep.
+    """
+    sql = ("SELECT code FROM dossiers WHERE next_timer_at <= ? ORDER BY next_timer_at"
+           " LIMIT ?" + (" FOR UPDATE SKIP LOCKED" if skip_locked else ""))
+    return [r[0] for r in tx.all(sql, (tx.instant_in(now), limit))]
+
+
+def set_next_timer(tx: Tx, dossier_id: int, at: datetime | None) -> None:
+    """Re-arm the sweep index of a row whose stored next timer was stale (no event, no
+    version change: the index is bookkeeping, not dossier state)."""
+    tx.execute("UPDATE dossiers SET next_timer_at = ? WHERE id = ?",
+               (tx.instant_in(at), dossier_id))
+
+
+def open_pause(tx: Tx, dossier_id: int, started_at: datetime, reason: str, legal_basis: str,
+               actor: str, role: str) -> None:
+    tx.execute("INSERT INTO clock_pauses (dossier_id, started_at, reason, legal_basis, actor,"
+               " role) VALUES (?, ?, ?, ?, ?, ?)",
+               (dossier_id, tx.instant_in(started_at), reason, legal_basis, actor, role))
+
+
+def close_pause(tx: Tx, dossier_id: int, ended_at: datetime, due_before: datetime | None,
+                due_after: datetime | None) -> None:
+    tx.execute("UPDATE clock_pauses SET ended_at = ?, due_before = ?, due_after = ?"
+               " WHERE dossier_id = ? AND ended_at IS NULL",
+               (tx.instant_in(ended_at), tx.instant_in(due_before), tx.instant_in(due_after),
+                dossier_id))
+
+
+def load_pauses(tx: Tx, dossier_id: int) -> list[ClockPause]:
+    rows = tx.all("SELECT started_at, ended_at, reason, legal_basis, actor, role, due_before,"
+                  " due_after FROM clock_pauses WHERE dossier_id = ? ORDER BY id", (dossier_id,))
+    out = tx.instant_out
+    return [ClockPause(started_at=out(r[0]), ended_at=out(r[1]), reason=r[2],  # type: ignore[arg-type]
+                       legal_basis=r[3], actor=r[4], role=r[5], due_before=out(r[6]),
+                       due_after=out(r[7])) for r in rows]
 
 
 # --- procedures -----------------------------------------------------------------------------

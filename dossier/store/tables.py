@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -51,7 +52,8 @@ class DossierRow(SQLModel, table=True):
     """The current state of a dossier; its history is in ``events``."""
 
     __tablename__ = "dossiers"
-    __table_args__ = (Index("ix_dossiers_agency_state", "agency", "state"),)
+    __table_args__ = (Index("ix_dossiers_agency_state", "agency", "state"),
+                      Index("ix_dossiers_next_timer_at", "next_timer_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
@@ -73,6 +75,39 @@ class DossierRow(SQLModel, table=True):
     received_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
     updated_at: datetime = Field(sa_column=_instant())
     closed_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    # deadlines (dossier.records.Deadlines), computed at reception with the agency's calendar
+    clock_started_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    due_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    appointment_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    warning_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    step_due: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
+    paused_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    supplement_due_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    warned_for: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    overdue_for: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    extended: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    timeliness: str | None = Field(default=None, sa_column=Column(String(16)))
+    # the sweep's index: the earliest timer still to fire, NULL when none
+    next_timer_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+
+
+class ClockPauseRow(SQLModel, table=True):
+    """The ledger of clock stops (supplement rounds): who stopped it, why, and what moved."""
+
+    __tablename__ = "clock_pauses"
+    __table_args__ = (Index("ix_clock_pauses_dossier", "dossier_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(sa_column=Column(Integer, ForeignKey("dossiers.id"),
+                                             nullable=False))
+    started_at: datetime = Field(sa_column=_instant())
+    ended_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    legal_basis: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(sa_column=Column(String(128), nullable=False))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    due_before: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    due_after: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
 
 
 class EventRow(SQLModel, table=True):
