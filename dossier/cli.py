@@ -8,6 +8,8 @@
     dossier verify-audit [CODE] [--database URL]
                                         check the event hash chain of one dossier or all
     dossier db upgrade [--database URL] migrate the database schema to this version
+    dossier worker [--database URL] [--interval S] [--batch N] [--once]
+                                        fire due timers (warnings, overdue, supplement expiry)
 
 ``--database`` defaults to ``$DOSSIER_DATABASE_URL``, else ``sqlite:///dossier.db``.
 """
@@ -97,6 +99,27 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from dossier.engine import Engine
+    from dossier.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    engine = Engine(args.database)
+    try:
+        worker = Worker(engine, interval=args.interval, batch=args.batch)
+        if args.once:
+            report = worker.sweep_once()
+            print(f"sweep: {report if report is not None else 'database busy, try again'}")
+        else:
+            worker.run()
+            print(f"worker stopped after {worker.sweeps} sweeps, {worker.fired} timers fired")
+    finally:
+        engine.close()
+    return 0
+
+
 def _database_default() -> str:
     # a URL with a password belongs in the environment, not in shell history or code
     return os.environ.get("DOSSIER_DATABASE_URL") or DEFAULT_URL
@@ -132,6 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     db_upgrade.add_argument("--database", default=_database_default(), metavar="URL",
                             help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
     db_upgrade.set_defaults(run=_db_upgrade)
+
+    worker = sub.add_parser("worker", help="fire due timers until stopped (SIGINT/SIGTERM)")
+    worker.add_argument("--database", default=_database_default(), metavar="URL",
+                        help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    worker.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
+                        help="time between sweeps (default: 30)")
+    worker.add_argument("--batch", type=int, default=500, metavar="N",
+                        help="dossiers per sweep transaction (default: 500)")
+    worker.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
+    worker.set_defaults(run=_worker)
     return parser
 
 

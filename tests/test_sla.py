@@ -67,7 +67,8 @@ def test_reception_sets_the_due_date_and_the_receipt_shows_it(
 def test_a_submitted_dossier_has_no_clock_yet(engine: Engine, clerk: Actor) -> None:
     dossier = engine.submit(register(engine), applicant={"name": "A"}, channel="counter",
                             actor=clerk)
-    assert dossier.due_at is None and dossier.deadlines.next_timer_at is None
+    assert dossier.due_at is None
+    assert dossier.deadlines.next_timer_at is None
 
 
 def test_online_dossiers_take_the_online_processing_time(
@@ -177,7 +178,8 @@ def test_pause_moves_the_due_date_by_the_working_time_spent_waiting(
     d = engine.get(dossier).deadlines
     assert d.due_at == d.appointment_at == at(2025, 9, 24, 9, 0)     # 22/9 + 2 working days
     assert d.steps["sign"] == at(2025, 9, 23, 9, 0)
-    assert d.paused_at is None and d.next_timer_at == at(2025, 9, 23, 9, 0)
+    assert d.paused_at is None
+    assert d.next_timer_at == at(2025, 9, 23, 9, 0)
     [pause] = engine.clock_pauses(dossier)
     assert (pause.started_at, pause.ended_at) == (at(2025, 9, 10, 9, 0), at(2025, 9, 12, 9, 0))
     assert (pause.due_before, pause.due_after) == (at(2025, 9, 22, 9, 0), at(2025, 9, 24, 9, 0))
@@ -241,7 +243,8 @@ def test_the_citizen_runs_out_of_time_to_supplement(engine: Engine, clock: Froze
     report = engine.sweep(at(2025, 9, 15, 9, 0))
     assert report.fired == {"supplement_expired": 1}
     refused = engine.get(dossier)
-    assert refused.state == "refused" and refused.deadlines.next_timer_at is None
+    assert refused.state == "refused"
+    assert refused.deadlines.next_timer_at is None
     last = engine.history(dossier)[-1]
     assert (last.trigger, last.actor, last.role) == ("refuse", "system", "system")
     assert last.data["reason"] == "hết hạn bổ sung"
@@ -320,8 +323,10 @@ def test_an_apology_letter_moves_the_appointment_once_and_late_stays_late(
     extended = engine.fire(dossier, "extend", actor=staff["leader"],
                            reason="Cần xác minh thêm", appointment_at=at(2025, 9, 26, 9, 0))
     d = extended.deadlines
-    assert d.appointment_at == at(2025, 9, 26, 9, 0) and d.due_at == at(2025, 9, 22, 9, 0)
-    assert d.extended and d.warning_at == at(2025, 9, 25, 9, 0)
+    assert d.appointment_at == at(2025, 9, 26, 9, 0)
+    assert d.due_at == at(2025, 9, 22, 9, 0)
+    assert d.extended
+    assert d.warning_at == at(2025, 9, 25, 9, 0)
     letter = engine.history(dossier)[-1]
     assert letter.trigger == "extend"
     assert letter.data["previous_appointment_at"] == "2025-09-22T09:00:00+07:00"
@@ -412,7 +417,7 @@ def test_two_workers_sweeping_at_once_fire_each_timer_once(
                 engine.sweep(due, batch=5)
             except ConcurrencyConflict:
                 continue  # SQLite: the other worker holds the write lock; try again
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
 
     workers = [threading.Thread(target=work, args=(e,)) for e in (first, second)]

@@ -54,7 +54,7 @@ def _deadlines(tx: Tx, row: Any) -> Deadlines:
     steps = {name: datetime.fromisoformat(value) for name, value in json.loads(row[23]).items()}
     return Deadlines(
         clock_started_at=out(row[19]), due_at=out(row[20]), appointment_at=out(row[21]),
-        warning_at=out(row[22]), steps=steps, paused_at=out(row[24]),  # type: ignore[arg-type]
+        warning_at=out(row[22]), steps=steps, paused_at=out(row[24]),
         supplement_due_at=out(row[25]), warned_for=out(row[26]), overdue_for=out(row[27]),
         extended=bool(row[28]), timeliness=row[29], next_timer_at=out(row[30]))
 

@@ -1,0 +1,101 @@
+"""The timer worker: runs :meth:`Engine.sweep` from an APScheduler interval job.
+
+No scheduler job per dossier: each dossier row carries its next due instant
+(``next_timer_at``, indexed) written with its state, and one interval job sweeps whatever is
+due, in batches. The scheduler keeps no state of its own (memory job store), so a worker
+killed mid-sweep loses nothing: the sweep's transaction rolls back and the next sweep, by this
+worker or another, finds the same rows. Several workers may run against one PostgreSQL
+database (rows are claimed with ``FOR UPDATE SKIP LOCKED``); on SQLite they take turns on
+the write lock.
+
+APScheduler 3.x is used (pinned ``<4``): 4.0 is a different API still in pre-release.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from dossier.engine import Engine, SweepReport
+from dossier.errors import ConcurrencyConflict, InvalidInput
+
+log = logging.getLogger("dossier.worker")
+
+SWEEP_JOB_ID = "dossier-sweep"
+
+
+class Worker:
+    """Sweeps due timers every ``interval`` seconds, ``batch`` dossiers per transaction.
+
+    ``worker.run()`` blocks until SIGINT/SIGTERM (the ``dossier worker`` command);
+    ``worker.start()`` runs it in a background thread (inside a host application) until
+    :meth:`stop`. :meth:`sweep_once` is one sweep, for cron-style use and tests.
+    """
+
+    def __init__(self, engine: Engine, *, interval: float = 30.0, batch: int = 500) -> None:
+        if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
+            raise InvalidInput("interval must be a positive number of seconds")
+        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+            raise InvalidInput("batch must be a positive whole number")
+        self.engine = engine
+        self.interval = float(interval)
+        self.batch = batch
+        self.sweeps = 0
+        self.fired = 0
+        self._scheduler: BaseScheduler | None = None
+        self._lock = threading.Lock()
+
+    def sweep_once(self) -> SweepReport | None:
+        """One sweep at the engine clock's ``now``; None if another worker held the lock."""
+        try:
+            report = self.engine.sweep(batch=self.batch)
+        except ConcurrencyConflict:
+            # SQLite: another worker is writing; its sweep covers these rows, or ours next time
+            log.info("sweep skipped: the database is busy")
+            return None
+        with self._lock:
+            self.sweeps += 1
+            self.fired += report.total
+        return report
+
+    def _job(self) -> None:
+        try:
+            self.sweep_once()
+        except Exception:  # keep the schedule alive; the next run retries the same rows
+            log.exception("sweep failed; the next run retries")
+
+    def _schedule(self, scheduler: BaseScheduler) -> BaseScheduler:
+        scheduler.add_job(self._job, "interval", seconds=self.interval, id=SWEEP_JOB_ID,
+                          max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
+                          replace_existing=True)
+        self._scheduler = scheduler
+        return scheduler
+
+    def start(self) -> None:
+        """Sweep in a background thread until :meth:`stop`."""
+        self._schedule(BackgroundScheduler(timezone=UTC)).start()
+
+    def run(self, *, install_signal_handlers: bool = True) -> None:
+        """Sweep in this thread until SIGINT or SIGTERM."""
+        scheduler = self._schedule(BlockingScheduler(timezone=UTC))
+        if install_signal_handlers:
+            def stop(_signum: int, _frame: FrameType | None) -> None:
+                self.stop()
+
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+        log.info("worker: sweeping every %.0f s, %d dossiers per batch", self.interval,
+                 self.batch)
+        scheduler.start()
+
+    def stop(self) -> None:
+        """Stop after the sweep in progress (if any) finishes."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
