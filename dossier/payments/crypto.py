@@ -12,7 +12,8 @@ import hmac
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from dossier.clock import require_aware
 from dossier.errors import InvalidInput
@@ -20,7 +21,7 @@ from dossier.errors import InvalidInput
 #: The fixed offset VNPay and MoMo speak (Vietnam has had no DST since 1975).
 GMT7 = timezone(timedelta(hours=7), "GMT+7")
 
-Digest = Callable[[], "hashlib._Hash"]
+Digest = Callable[..., Any]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,10 +83,10 @@ def gmt7_stamp(instant: datetime, what: str = "time") -> str:
 
 
 def parse_gmt7_stamp(value: str) -> datetime:
-    """The aware datetime of a ``yyyyMMddHHmmss`` GMT+7 stamp; :class:`ValueError` if malformed."""
+    """The UTC instant of a ``yyyyMMddHHmmss`` GMT+7 stamp; :class:`ValueError` if malformed."""
     if len(value) != 14 or not value.isdigit():
         raise ValueError(f"not a yyyyMMddHHmmss stamp: {value!r}")
-    return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=GMT7)
+    return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=GMT7).astimezone(UTC)
 
 
 def ascii_fold(text: str) -> str:

@@ -68,7 +68,7 @@ class UrllibTransport:
         request = urllib.request.Request(url, data=body, method="POST",
                                          headers={"Content-Type": content_type})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return HttpResponse(status=response.status, body=response.read(),
                                     headers=dict(response.headers.items()))
         except urllib.error.HTTPError as exc:

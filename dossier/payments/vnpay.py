@@ -43,7 +43,7 @@ from dossier.payments.base import (
     RefundResult,
     StatusQuery,
 )
-from dossier.payments.signing import (
+from dossier.payments.crypto import (
     SecretPair,
     ascii_fold,
     gmt7_stamp,
@@ -188,7 +188,9 @@ class VnpayGateway:
 
     def payment_params(self, request: PaymentRequest) -> dict[str, str]:
         """The ``vnp_*`` parameters of the payment URL, before hashing."""
-        params = {
+        if not request.return_url:
+            raise InvalidInput("VNPay needs a return_url to send the citizen back to")
+        return {
             "vnp_Version": VERSION,
             "vnp_Command": "pay",
             "vnp_TmnCode": self.config.tmn_code,
@@ -204,9 +206,6 @@ class VnpayGateway:
             "vnp_ExpireDate": gmt7_stamp(request.expires_at, "expires_at"),
             "vnp_BankCode": self.config.bank_code,
         }
-        if not request.return_url:
-            raise InvalidInput("VNPay needs a return_url to send the citizen back to")
-        return params
 
     def create(self, request: PaymentRequest) -> PaymentInstructions:
         params = self.payment_params(request)
@@ -248,8 +247,9 @@ class VnpayGateway:
             outcome=PaymentOutcome.SUCCEEDED if success else PaymentOutcome.FAILED,
             provider_ref=params.get("vnp_TransactionNo", ""), response_code=code,
             merchant_id=merchant, currency=params.get("vnp_CurrCode") or None,
-            paid_at=paid_at if success else None, method=params.get("vnp_CardType", ""),
-            message=params.get("vnp_BankCode", ""), raw=dict(params))
+            paid_at=paid_at if success else None,
+            method="/".join(filter(None, (params.get("vnp_CardType"), params.get("vnp_BankCode")))),
+            raw=dict(params))
 
     def reply(self, verdict: CallbackVerdict) -> CallbackReply:
         code, message = IPN_REPLIES[verdict]
@@ -328,11 +328,10 @@ class VnpayGateway:
         given = str(answer.get("vnp_SecureHash") or "")
         code = str(answer.get("vnp_ResponseCode", ""))
         # VNPay signs every answer it can attribute to us; an unsigned success is a forgery.
-        if given or code == "00":
-            if not verify_hmac(self.config.secrets, pipe_data(answer, fields), given,
-                               hashlib.sha512):
-                raise PaymentError(f"VNPay {command} answer has a bad vnp_SecureHash; "
-                                   "not trusting it")
+        if (given or code == "00") and not verify_hmac(
+                self.config.secrets, pipe_data(answer, fields), given, hashlib.sha512):
+            raise PaymentError(f"VNPay {command} answer has a bad vnp_SecureHash; "
+                               "not trusting it")
         return answer
 
 

@@ -1,0 +1,158 @@
+"""Biên lai điện tử — the e-receipt issued once per succeeded payment.
+
+Numbering follows the fee-and-charge receipt rules (Nghị định 11/2020/NĐ-CP on state-treasury
+payment procedures, and the e-invoice/e-receipt conventions of Nghị định 123/2020/NĐ-CP with
+Thông tư 78/2021/TT-BTC): a receipt carries
+
+* ``template_symbol`` — *ký hiệu mẫu biên lai*, the registered form (e.g. ``01BLP0-001``);
+* ``series`` — *ký hiệu biên lai*, the series the agency registered (e.g. ``AA-26E``; the
+  trailing ``E`` marks an electronic receipt and the two digits the year);
+* ``number`` — *số biên lai*, consecutive within the series (7 digits on the document).
+
+Our choice: both symbols are strings the agency configures exactly as registered with the
+tax authority; we only check they are non-empty printable ASCII. The number comes from the
+engine's atomic per-series counter, so it is passed in here, never invented.
+
+:class:`ReceiptIssuer` is the port; :class:`LocalReceiptIssuer` renders the Jinja2 template
+``bien-lai.html.j2``. A VNPT/Viettel e-receipt service can implement the same port later.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Protocol, runtime_checkable
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    select_autoescape,
+)
+
+from dossier.clock import LOCAL_TZ, require_aware
+from dossier.errors import DocumentError, InvalidInput
+from dossier.payments.words import vnd_in_figures, vnd_in_words
+from dossier.resources import template_dir as shipped_templates
+
+TEMPLATE = "bien-lai.html.j2"
+
+METHOD_LABELS = {
+    "vnpay": "Thanh toán trực tuyến qua VNPay",
+    "momo": "Ví điện tử MoMo",
+    "vietqr": "Chuyển khoản VietQR",
+    "paygov": "Nền tảng thanh toán quốc gia",
+    "fake": "Thanh toán trực tuyến (thử nghiệm)",
+    "cash": "Tiền mặt",
+    "pos": "Thẻ (POS)",
+}
+
+_SYMBOL = re.compile(r"[0-9A-Za-z/\-]{1,20}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Receipt:
+    """One e-receipt. Amount in VND; ``paid_at`` aware (shown in Asia/Ho_Chi_Minh)."""
+
+    template_symbol: str
+    series: str
+    number: int
+    payer_name: str
+    agency_name: str
+    fee_name: str
+    amount: int
+    payment_method: str
+    paid_at: datetime
+    dossier_code: str
+    order_ref: str = ""
+    provider_ref: str = ""
+    payer_address: str = ""
+
+    def __post_init__(self) -> None:
+        for what, value in (("template_symbol", self.template_symbol),
+                            ("series", self.series)):
+            if not _SYMBOL.fullmatch(value):
+                raise InvalidInput(f"receipt {what} must be 1-20 ASCII letters, digits, '-' or "
+                                   f"'/' as registered; got {value!r}")
+        if not isinstance(self.number, int) or isinstance(self.number, bool) \
+                or not 1 <= self.number <= 9_999_999:
+            raise InvalidInput(f"receipt number must be 1..9999999, got {self.number!r}")
+        if not isinstance(self.amount, int) or isinstance(self.amount, bool) or self.amount <= 0:
+            raise InvalidInput(f"receipt amount must be a positive integer, got {self.amount!r}")
+        for what, text in (("payer_name", self.payer_name), ("agency_name", self.agency_name),
+                           ("fee_name", self.fee_name)):
+            if not text.strip():
+                raise InvalidInput(f"receipt {what} must not be empty")
+        require_aware(self.paid_at, "paid_at")
+
+    @property
+    def number_text(self) -> str:
+        """The number as printed: 7 digits, zero-padded."""
+        return f"{self.number:07d}"
+
+    @property
+    def amount_in_figures(self) -> str:
+        return vnd_in_figures(self.amount)
+
+    @property
+    def amount_in_words(self) -> str:
+        return vnd_in_words(self.amount)
+
+    @property
+    def method_label(self) -> str:
+        return METHOD_LABELS.get(self.payment_method, self.payment_method)
+
+    @property
+    def paid_at_local(self) -> str:
+        """``HH:MM ngày dd/mm/yyyy`` in Vietnam."""
+        local = self.paid_at.astimezone(LOCAL_TZ)
+        return f"{local:%H:%M} ngày {local:%d/%m/%Y}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssuedReceipt:
+    """An issued receipt: its document and, for a remote issuer, the service's lookup code."""
+
+    receipt: Receipt
+    html: str
+    issuer: str
+    lookup_code: str = ""
+
+
+@runtime_checkable
+class ReceiptIssuer(Protocol):
+    """Issues a receipt; a remote e-receipt service (VNPT, Viettel…) may also sign it."""
+
+    def issue(self, receipt: Receipt) -> IssuedReceipt: ...
+
+
+@cache
+def _environment(folder: str) -> Environment:
+    return Environment(loader=FileSystemLoader(folder),
+                       autoescape=select_autoescape(["html", "j2"]),
+                       undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def render_receipt(receipt: Receipt, *, template_dir: str | None = None) -> str:
+    """The receipt as an HTML page (UTF-8, Vietnamese labels, local time)."""
+    folder = template_dir or str(shipped_templates())
+    try:
+        return _environment(folder).get_template(TEMPLATE).render(receipt=receipt)
+    except TemplateError as exc:
+        raise DocumentError(f"receipt {receipt.series} {receipt.number_text} of dossier "
+                            f"{receipt.dossier_code}: template {TEMPLATE} failed: "
+                            f"{exc}") from exc
+
+
+class LocalReceiptIssuer:
+    """Renders receipts from the shipped template; no outside service."""
+
+    def __init__(self, *, template_dir: str | None = None) -> None:
+        self.template_dir = template_dir
+
+    def issue(self, receipt: Receipt) -> IssuedReceipt:
+        return IssuedReceipt(receipt=receipt, issuer="local",
+                             html=render_receipt(receipt, template_dir=self.template_dir))
