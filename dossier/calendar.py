@@ -22,11 +22,12 @@ carry a global index, so adding 1,000 working days costs what adding 1 does.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import Enum
-from typing import Final
+from typing import Final, TypeVar
 
 from dossier.clock import LOCAL_TZ
 from dossier.errors import CalendarError, InvalidInput
@@ -42,6 +43,7 @@ SATURDAY_SUNDAY: Final = frozenset({5, 6})
 FIRST_YEAR: Final = 1979
 LAST_YEAR: Final = 2099
 
+_T = TypeVar("_T")
 _US_PER_SECOND = 1_000_000
 _US_PER_HOUR = 3600 * _US_PER_SECOND
 
@@ -69,6 +71,28 @@ class _Year:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """Consecutive years' day tables joined: global indexes count from ``first_ordinal``.
+
+    Immutable: a call takes the current span once and uses it throughout, and a wider span
+    replaces it whole, so indexes never shift under a running computation.
+    """
+
+    first_year: int
+    last_year: int
+    first_ordinal: int
+    before: tuple[int, ...]   # working days before each day of the span (+1 final item)
+    working: tuple[int, ...]  # date ordinals of the span's working days
+
+
+class _Outside(Exception):
+    """A computation left the current span: widen it to these years and try again."""
+
+    def __init__(self, first_year: int, last_year: int) -> None:
+        self.first_year, self.last_year = first_year, last_year
+
+
 class WorkingCalendar:
     """An agency's working days and office sessions. Immutable; safe to share across threads.
 
@@ -76,8 +100,8 @@ class WorkingCalendar:
     :meth:`with_overrides`.
     """
 
-    __slots__ = ("_bases", "_close_us", "_cum", "_day_us", "_days_off", "_extra_working",
-                 "_holidays", "_rest", "_sessions", "_sessions_us", "_years", "name")
+    __slots__ = ("_close_us", "_cum", "_day_us", "_days_off", "_extra_working", "_holidays",
+                 "_rest", "_sessions", "_sessions_us", "_span", "_span_lock", "_years", "name")
 
     def __init__(self, *, holidays: HolidaySource | None = None,
                  weekly_rest_days: Iterable[int] = SATURDAY_SUNDAY,
@@ -105,7 +129,8 @@ class WorkingCalendar:
         if clash:
             raise InvalidInput(f"{min(clash)} is both an extra day off and an extra working day")
         self._years: dict[int, _Year] = {}
-        self._bases: dict[int, int] = {}
+        self._span: _Span | None = None
+        self._span_lock = threading.Lock()
 
     @classmethod
     def vietnam(cls, *, extra_days_off: Iterable[date] = (),
@@ -156,12 +181,15 @@ class WorkingCalendar:
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after ``day``."""
-        g, working = self._locate(day)
-        return self._kth(g + 1 if working else g)
+        def run(span: _Span) -> date:
+            g, working = _locate(span, day)
+            return _kth(span, g + 1 if working else g)
+        return self._run(run, day.year)
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in ``[start, end)`` (negative when ``end < start``)."""
-        return self._locate(end)[0] - self._locate(start)[0]
+        return self._run(lambda span: _locate(span, end)[0] - _locate(span, start)[0],
+                         min(start.year, end.year), max(start.year, end.year))
 
     # --- deadlines ------------------------------------------------------------------------
 
@@ -180,23 +208,32 @@ class WorkingCalendar:
                                         or amount < 0):
             raise InvalidInput(f"amount must be a non-negative whole number; got {amount!r}")
         cut = _cutoff(cutoff)
+        span = self._span
+        if span is not None:
+            try:
+                return self._add(span, local, amount, unit_name, cut)
+            except _Outside:
+                pass
+        return self._run(lambda sp: self._add(sp, local, amount, unit_name, cut), local.year)
+
+    def _add(self, span: _Span, local: datetime, amount: int, unit_name: str,
+             cut: int | None) -> datetime:
         day = local.date()
         us = _clock_us(local)
-        g, working = self._locate(day)
+        g, working = _locate(span, day)
         if unit_name == "same_day":
             if cut is None:
                 cut = _time_us(DEFAULT_SAME_DAY_CUTOFF)
             if not working or us > cut:
-                return self._closing(self._kth(g + 1 if working else g))
+                return self._closing(_kth(span, g + 1 if working else g))
             return self._closing(day)
         late = cut is not None and working and us > cut
         if unit_name == "calendar_days":
             if late or (cut is not None and not working):
-                day = self._kth(g + 1 if working else g)
+                day = _kth(span, g + 1 if working else g)
             target = day + timedelta(days=amount)
-            if not self.is_working_day(target):
-                target = self.next_working_day(target)
-            return self._closing(target)
+            tg, target_works = _locate(span, target)
+            return self._closing(target if target_works else _kth(span, tg))
         # working hours and working days: move along working positions
         offset = 0 if (late or not working) else self._offset(us)
         if late:
@@ -206,12 +243,12 @@ class WorkingCalendar:
             if working and not late and self._in_office(us):
                 return local
             if offset == self._day_us:
-                return self._instant(self._kth(g + 1), 0, boundary_end=False)
-            return self._instant(self._kth(g), offset, boundary_end=False)
+                return self._instant(_kth(span, g + 1), 0, boundary_end=False)
+            return self._instant(_kth(span, g), offset, boundary_end=False)
         days, rest = divmod(offset + step, self._day_us)
         if rest == 0:
             days, rest = days - 1, self._day_us
-        return self._instant(self._kth(g + days), rest, boundary_end=True)
+        return self._instant(_kth(span, g + days), rest, boundary_end=True)
 
     def subtract(self, end: datetime, amount: int, unit: str | Enum) -> datetime:
         """The instant ``amount`` working hours/days of office time before ``end``.
@@ -225,19 +262,25 @@ class WorkingCalendar:
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
             raise InvalidInput(f"amount must be a non-negative whole number; got {amount!r}")
         step = amount * (_US_PER_HOUR if unit_name == "working_hours" else self._day_us)
-        return self._at_position(self._position(_local(end, "end")) - step)
+        local = _local(end, "end")
+        return self._run(lambda span: self._at_position(span, self._position(span, local) - step),
+                         local.year)
 
     def shift(self, instant: datetime, working_time: timedelta) -> datetime:
         """``instant`` moved by ``working_time`` of office time (a paused clock's due date)."""
         if not isinstance(working_time, timedelta):
             raise InvalidInput("working_time must be a timedelta")
-        return self._at_position(self._position(_local(instant, "instant"))
-                                 + working_time // timedelta(microseconds=1))
+        local = _local(instant, "instant")
+        moved = working_time // timedelta(microseconds=1)
+        return self._run(lambda span: self._at_position(span, self._position(span, local) + moved),
+                         local.year)
 
     def working_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Office time from ``a`` to ``b`` (negative when ``b`` is before ``a``)."""
-        return timedelta(microseconds=self._position(_local(b, "b"))
-                         - self._position(_local(a, "a")))
+        local_a, local_b = _local(a, "a"), _local(b, "b")
+        return timedelta(microseconds=self._run(
+            lambda span: self._position(span, local_b) - self._position(span, local_a),
+            min(local_a.year, local_b.year), max(local_a.year, local_b.year)))
 
     def remaining_text(self, now: datetime, due: datetime) -> str:
         """"Còn 2 ngày 3 giờ" before ``due``, "Quá 1 ngày 2 giờ" after it (working time)."""
@@ -273,53 +316,56 @@ class WorkingCalendar:
         return _Year(first_ordinal=first, before=tuple(before), working=tuple(working),
                      count=len(working))
 
-    # Working days carry a global index: the number of working days between 1 January of
-    # the first year this calendar was asked about (the anchor) and that day. Year bases are
-    # filled in as the calendar reaches new years, so each lookup is a few dict reads.
+    # Working days carry a global index within the current span of years. Computations run
+    # on one immutable span; one that steps outside it widens the span and runs again.
 
-    def _base(self, year: int) -> int:
-        """Global index of the first working day on or after 1 January of ``year``."""
-        base = self._bases.get(year)
-        if base is not None:
-            return base
-        if not self._bases:
-            self._year(year)
-            self._bases[year] = 0
-            return 0
-        nearest = min(self._bases, key=lambda y: abs(y - year))
-        base = self._bases[nearest]
-        step = 1 if year > nearest else -1
-        for y in range(nearest, year, step):
-            base += self._year(y).count if step > 0 else -self._year(y - 1).count
-            self._bases[y + step] = base
-        return base
+    def _run(self, compute: Callable[[_Span], _T], first_year: int,
+             last_year: int | None = None) -> _T:
+        span = self._widen(first_year, first_year if last_year is None else last_year)
+        while True:
+            try:
+                return compute(span)
+            except _Outside as outside:
+                span = self._widen(outside.first_year, outside.last_year)
 
-    def _locate(self, day: date) -> tuple[int, bool]:
-        """(global index of ``day`` or of the next working day, whether ``day`` works)."""
-        table = self._year(day.year)
-        i = day.toordinal() - table.first_ordinal
-        k = table.before[i]
-        return self._base(day.year) + k, table.before[i + 1] > k
+    def _widen(self, first_year: int, last_year: int) -> _Span:
+        with self._span_lock:
+            span = self._span
+            if span is not None and span.first_year <= first_year \
+                    and last_year <= span.last_year:
+                return span
+            # widen generously: a few years ahead covers long limits without rebuilding
+            first = min(first_year - 1, span.first_year if span else first_year - 1)
+            last = max(last_year + 4, span.last_year if span else last_year + 4)
+            first, last = max(first, FIRST_YEAR), min(last, LAST_YEAR)
+            if not first <= first_year <= last_year <= last:
+                raise CalendarError(f"the working-day calendar covers {FIRST_YEAR}–{LAST_YEAR};"
+                                    f" {first_year if first_year < FIRST_YEAR else last_year}"
+                                    " is outside it")
+            before: list[int] = []
+            working: list[int] = []
+            for year in range(first, last + 1):
+                table = self._year(year)
+                base = len(working)
+                before.extend(base + k for k in table.before[:-1])
+                working.extend(table.working)
+            before.append(len(working))
+            span = _Span(first_year=first, last_year=last,
+                         first_ordinal=date(first, 1, 1).toordinal(),
+                         before=tuple(before), working=tuple(working))
+            self._span = span
+            return span
 
-    def _kth(self, g: int) -> date:
-        """The working day with global index ``g``."""
-        year = next(iter(self._bases)) + g // 250  # a guess: Vietnam has ~248 working days
-        while g < self._base(year):
-            year -= 1
-        while g >= self._base(year) + self._year(year).count:
-            year += 1
-        return date.fromordinal(self._year(year).working[g - self._base(year)])
-
-    def _position(self, local: datetime) -> int:
+    def _position(self, span: _Span, local: datetime) -> int:
         """Working position of ``local`` in microseconds of office time (global)."""
-        g, working = self._locate(local.date())
+        g, working = _locate(span, local.date())
         return g * self._day_us + (self._offset(_clock_us(local)) if working else 0)
 
-    def _at_position(self, position: int) -> datetime:
+    def _at_position(self, span: _Span, position: int) -> datetime:
         g, offset = divmod(position, self._day_us)
         if offset == 0:  # a day boundary reads as the closing time of the day before
             g, offset = g - 1, self._day_us
-        return self._instant(self._kth(g), offset, boundary_end=True)
+        return self._instant(_kth(span, g), offset, boundary_end=True)
 
     def _offset(self, us: int) -> int:
         """Office time already spent at ``us`` microseconds after midnight."""
@@ -350,6 +396,26 @@ class WorkingCalendar:
 
     def __repr__(self) -> str:
         return f"WorkingCalendar({self.name or 'custom'})"
+
+
+def _locate(span: _Span, day: date) -> tuple[int, bool]:
+    """(global index of ``day`` or of the next working day, whether ``day`` works)."""
+    i = day.toordinal() - span.first_ordinal
+    before = span.before
+    if not 0 <= i < len(before) - 1:
+        raise _Outside(day.year, day.year)
+    k = before[i]
+    return k, before[i + 1] > k
+
+
+def _kth(span: _Span, g: int) -> date:
+    """The working day with global index ``g``."""
+    if 0 <= g < len(span.working):
+        return date.fromordinal(span.working[g])
+    # ~250 working days a year: ask for enough years to reach it, and one more
+    if g < 0:
+        raise _Outside(span.first_year - (-g // 200 + 1), span.last_year)
+    raise _Outside(span.first_year, span.last_year + (g - len(span.working)) // 200 + 1)
 
 
 def describe_working_time(delta: timedelta, day_length: timedelta = timedelta(hours=8)) -> str:

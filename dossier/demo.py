@@ -1,9 +1,11 @@
-"""``dossier demo``: a handful of dossiers of two sample procedures, end to end.
+"""``dossier demo``: a handful of dossiers of three sample procedures, end to end.
 
-Everything it writes goes inside ``--out`` (default ``./dossier-demo``): the SQLite database
-and one control sheet (Phiếu kiểm soát) per dossier. Each run starts from an empty database.
-Time is a :class:`~dossier.testing.FrozenClock` that the demo moves forward, so runs are
-repeatable.
+Everything it writes goes inside ``--out`` (default ``./dossier-demo``): the SQLite database,
+one control sheet (Phiếu kiểm soát) per dossier, the reception receipts (Giấy tiếp nhận và
+hẹn trả kết quả) and the apology letters (Phiếu xin lỗi và hẹn lại). Each run starts from an
+empty database. Time is a :class:`~dossier.testing.FrozenClock` that the demo moves forward
+(day by day for the deadlines section, with the timer worker sweeping each morning), so runs
+are repeatable.
 """
 
 from __future__ import annotations
@@ -12,22 +14,25 @@ import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dossier.actors import Actor
 from dossier.clock import LOCAL_TZ
-from dossier.documents import render_control_sheet
+from dossier.documents import render_apology_letter, render_control_sheet, render_receipt
 from dossier.engine import Engine
 from dossier.errors import DossierError
 from dossier.procedure import Procedure, load_procedure
-from dossier.records import Dossier
+from dossier.records import Dossier, Event
+from dossier.sla import TIMELINESS_LABELS
 from dossier.resources import samples
 from dossier.states import Role, State, Step
 from dossier.testing import FrozenClock
+from dossier.worker import Worker
 
 CERTIFICATION = "2.000815"   # chứng thực bản sao điện tử từ bản chính (commune)
 CRIMINAL_RECORD = "2.000488"  # cấp phiếu lý lịch tư pháp (province)
+BUILDING_PERMIT = "1.009994"  # cấp giấy phép xây dựng nhà ở riêng lẻ (commune)
 COMMUNE = "000.00.12.H12"     # illustrative agency codes (mã đơn vị)
 PROVINCE = "000.00.05.H12"
 _SHORT = {COMMUNE: "xa", PROVINCE: "tinh"}
@@ -49,8 +54,13 @@ class Demo:
     def show(self, before: Dossier | None, after: Dossier, trigger: str, actor: Actor) -> None:
         local = self.clock.now().astimezone(LOCAL_TZ).strftime("%d/%m %H:%M")
         source = before.state.value if before else "-"
+        mark = ""
+        if trigger == "receive" and after.due_at is not None:
+            mark = "  hẹn trả " + after.due_at.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
+        elif trigger == "return_result" and after.deadlines.timeliness:
+            mark = "  " + TIMELINESS_LABELS[after.deadlines.timeliness].lower()
         self.out(f"{local}  {after.code:<28} {trigger:<19} {source:>20} -> "
-                 f"{after.state.value:<20} {actor.id}")
+                 f"{after.state.value:<20} {actor.id}{mark}")
 
     def fire(self, dossier: Dossier, trigger: str, actor: Actor, **data: object) -> Dossier:
         self.tick()
@@ -99,9 +109,11 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
     out_dir.mkdir(parents=True, exist_ok=True)
     for leftover in ("dossier.db", "dossier.db-wal", "dossier.db-shm"):
         (out_dir / leftover).unlink(missing_ok=True)
-    sheets = out_dir / "phieu-kiem-soat"
-    shutil.rmtree(sheets, ignore_errors=True)
-    sheets.mkdir()
+    sheets, receipts, apologies = (out_dir / "phieu-kiem-soat", out_dir / "giay-tiep-nhan",
+                                   out_dir / "phieu-xin-loi")
+    for folder in (sheets, receipts, apologies):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
 
     # Monday 30 June 2025, 08:00 in Hà Nội: the last day of the district-level rules.
     clock = FrozenClock(datetime(2025, 6, 30, 8, 0, tzinfo=LOCAL_TZ))
@@ -152,6 +164,8 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
     d = demo.submit(CRIMINAL_RECORD, "Đặng Văn H", citizen, "online", PROVINCE, copies=1)
     codes.append(demo.run_steps(d).code)
 
+    codes += _deadlines(demo, citizen)
+
     echo("== side exits: a refusal after processing and a withdrawal")
     d = demo.submit(CRIMINAL_RECORD, "Bùi Văn K", clerk_p, "counter", PROVINCE, copies=1)
     d = demo.run_steps(d, until=State.PROCESSING)
@@ -163,19 +177,74 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
     codes.append(d.code)
 
     finals = [engine.get(code) for code in codes]
+    letters = 0
     for dossier in finals:
         procedure = engine.procedure(dossier.procedure_code, dossier.procedure_version)
-        html = render_control_sheet(dossier, procedure, engine.history(dossier.code))
+        events = engine.history(dossier.code)
+        html = render_control_sheet(dossier, procedure, events)
         (sheets / f"{dossier.code}.html").write_text(html, encoding="utf-8")
+        if dossier.deadlines.clock_started_at is not None:
+            html = render_receipt(dossier, procedure, events)
+            (receipts / f"{dossier.code}.html").write_text(html, encoding="utf-8")
+        if dossier.deadlines.extended:
+            letters += 1
+            html = render_apology_letter(dossier, procedure, events)
+            (apologies / f"{dossier.code}.html").write_text(html, encoding="utf-8")
     intact = sum(engine.verify_audit(code) for code in codes)
-    _summary(finals, intact, echo)
+    _summary(finals, intact, [e for c in codes for e in engine.history(c)], echo)
     echo(f"database: {out_dir / 'dossier.db'}")
     echo(f"control sheets: {sheets}/ ({len(finals)} files)")
+    echo(f"reception receipts: {receipts}/  apology letters: {apologies}/ ({letters} files)")
     engine.close()
     return finals
 
 
-def _summary(finals: list[Dossier], intact: int, echo: Callable[[str], None]) -> None:
+def _deadlines(demo: Demo, citizen: Actor) -> list[str]:
+    """Dossiers left open while the clock runs: warnings, overdue, an apology letter, a
+    dossier sent by post, and a supplement request the applicant never answers."""
+    engine, clock, echo = demo.engine, demo.clock, demo.out
+    echo("== deadlines: dossiers left open while the timer worker sweeps each morning")
+    clock.set(datetime(2025, 7, 2, 8, 0, tzinfo=LOCAL_TZ))
+    clerk_p, clerk_c = demo.staff(Role.CLERK, PROVINCE), demo.staff(Role.CLERK, COMMUNE)
+    leader_p = demo.staff(Role.LEADER, PROVINCE)
+    late = demo.submit(CRIMINAL_RECORD, "Trịnh Văn N", clerk_p, "counter", PROVINCE, copies=1)
+    late = demo.run_steps(late, until=State.PROCESSING)
+    apology = demo.submit(CRIMINAL_RECORD, "Lý Thị P", citizen, "online", PROVINCE, copies=2)
+    apology = demo.run_steps(apology, until=State.PROCESSING)
+    posted = demo.submit(CRIMINAL_RECORD, "Mai Văn Q", clerk_p, "post", PROVINCE, copies=1)
+    posted = demo.fire(posted, "receive", clerk_p,
+                       arrived_at=datetime(2025, 7, 1, 16, 30, tzinfo=LOCAL_TZ))
+    posted = demo.run_steps(posted, until=State.PROCESSING)
+    permit = demo.submit(BUILDING_PERMIT, "Cao Thị R", clerk_c, "counter", COMMUNE)
+    permit = demo.run_steps(permit, until=State.PROCESSING)
+    permit = demo.fire(permit, "request_supplement", demo.staff(Role.SPECIALIST, COMMUNE),
+                       reason="Thiếu bản vẽ mặt bằng móng")
+
+    worker = Worker(engine)
+    day = datetime(2025, 7, 3, 8, 0, tzinfo=LOCAL_TZ)
+    while day <= datetime(2025, 8, 5, 8, 0, tzinfo=LOCAL_TZ):
+        clock.set(day)
+        if day.date() == date(2025, 7, 15):
+            extended = engine.extend(apology.code, actor=leader_p,
+                                     reason="Cần xác minh thêm thông tin tại cơ quan công an",
+                                     appointment_at=datetime(2025, 7, 21, 16, 0, tzinfo=LOCAL_TZ))
+            echo(f"{day:%d/%m %H:%M}  {apology.code:<28} {'extend':<19} "
+                 f"xin lỗi, hẹn lại {extended.deadlines.appointment_at:%H:%M %d/%m/%Y}")
+        report = worker.sweep_once()
+        if report is not None and report.total:
+            echo(f"{day:%d/%m %H:%M}  worker sweep: {report}")
+        if day.date() == date(2025, 7, 11):     # on time: before the 15/07 appointment
+            posted = demo.run_steps(posted)
+        if day.date() == date(2025, 7, 18):     # three days after its appointment
+            late = demo.run_steps(late)
+        if day.date() == date(2025, 7, 21):     # by the new appointment, late all the same
+            apology = demo.run_steps(apology)
+        day += timedelta(days=1)
+    return [late.code, apology.code, posted.code, permit.code]
+
+
+def _summary(finals: list[Dossier], intact: int, events: list[Event],
+             echo: Callable[[str], None]) -> None:
     by_state = Counter(d.state.value for d in finals)
     by_procedure = Counter(f"{d.procedure_code} v{d.procedure_version}" for d in finals)
     collected = sum(d.paid_amount for d in finals)
@@ -185,4 +254,13 @@ def _summary(finals: list[Dossier], intact: int, echo: Callable[[str], None]) ->
     echo("by procedure version: " + "  ".join(f"{k}: {v}" for k, v in sorted(
         by_procedure.items())))
     echo(f"fees collected: {collected:,} VND".replace(",", "."))
+    judged = Counter(d.deadlines.timeliness for d in finals if d.deadlines.timeliness)
+    returned = sum(judged.values())
+    in_time = judged["early"] + judged["on_time"]
+    echo(f"returned on time: {in_time}/{returned} ({100 * in_time / max(returned, 1):.0f}%)  "
+         + "  ".join(f"{TIMELINESS_LABELS[k].lower()}: {judged[k]}"
+                     for k in ("early", "on_time", "late")))
+    timers = Counter(e.trigger for e in events if e.actor == "system")
+    echo(f"timer events: {timers['sla_warning']} warnings, {timers['overdue']} overdue, "
+         f"{timers['refuse']} refused for hết hạn bổ sung")
     echo(f"audit chains intact: {intact}/{len(finals)}")

@@ -411,6 +411,52 @@ def test_a_budget_in_calendar_days_is_a_warning(write: Any) -> None:
     assert [w.path for w in warnings] == ["steps[2].budget.unit"]
 
 
+def test_sla_fields_load_with_their_defaults(write: Any) -> None:
+    procedure = load_procedure(write(base()))
+    assert procedure.clock_policy == "restart"
+    assert procedure.online_processing_time is None
+    assert procedure.supplement_deadline is None
+    assert (procedure.warning_offset.amount, procedure.warning_offset.unit) == (1, "working_days")
+    data = base()
+    data.update(online_processing_time={"amount": 3, "unit": "working_days"},
+                clock_policy="pause", supplement_deadline={"amount": 5, "unit": "working_days"},
+                warning_offset={"amount": 4, "unit": "working_hours"})
+    procedure = load_procedure(write(data))
+    assert procedure.processing_time_for("online").amount == 3
+    assert procedure.processing_time_for("counter") == procedure.processing_time
+    assert procedure.clock_policy == "pause"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("clock_policy", "freeze", "Input should be 'restart', 'pause' or 'none'"),
+    ("warning_offset", {"amount": 1, "unit": "calendar_days"}, "working_hours or working_days"),
+    ("supplement_deadline", {"amount": 0, "unit": "working_days"}, "must be positive"),
+])
+def test_bad_sla_fields_are_errors(write: Any, field: str, value: Any, message: str) -> None:
+    data = base()
+    data[field] = value
+    errors = errors_of(write(data))
+    assert [path for path, _ in errors] == [field]
+    assert message in errors[0][1]
+
+
+@pytest.mark.parametrize(("changes", "path", "message"), [
+    ({"online_processing_time": {"amount": 30, "unit": "working_days"}},
+     "online_processing_time", "more time than counter ones"),
+    ({"warning_offset": {"amount": 20, "unit": "working_days"}},
+     "warning_offset", "no warning is sent"),
+    ({"clock_policy": "none", "supplement_deadline": {"amount": 5, "unit": "working_days"}},
+     "supplement_deadline", "keeps running"),
+])
+def test_sla_lint_warnings(write: Any, changes: dict[str, Any], path: str,
+                           message: str) -> None:
+    data = base()
+    data.update(changes)
+    _, warnings = read_procedure(write(data))
+    assert [w.path for w in warnings] == [path]
+    assert message in warnings[0].message
+
+
 def test_lint_lists_errors_before_warnings() -> None:
     data = base()
     data["components"][0]["may_certify"] = True

@@ -2,20 +2,18 @@
 
 The form follows the control sheet of the one-stop-shop rules (Mẫu 02, Thông tư
 01/2018/TT-VPCP; kept by Thông tư 03/2025/TT-VPCP): every hand-over with its time and actor.
-Early/on-time/late marks per hand-over come with the SLA clocks.
+Each hand-over shows its due instant and whether it was early, on time or late (trước hạn /
+đúng hạn / quá hạn), as the engine recorded it in the event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-from dossier.clock import LOCAL_TZ
+from dossier.documents.rendering import html_environment, local_time
 from dossier.procedure.model import Procedure
 from dossier.records import Dossier, Event
-from dossier.resources import template_dir
+from dossier.sla import TIMELINESS_LABELS
 
 STATE_LABELS = {
     "awaiting_reception": "Chờ tiếp nhận",
@@ -46,15 +44,11 @@ TRIGGER_LABELS = {
     "refuse": "Từ chối",
     "withdraw": "Rút hồ sơ",
     "stop": "Dừng xử lý",
+    "extend": "Xin lỗi, hẹn lại ngày trả kết quả",
+    "sla_warning": "Cảnh báo sắp đến hạn",
+    "overdue": "Quá hạn",
 }
 CHANNEL_LABELS = {"counter": "Trực tiếp", "online": "Trực tuyến", "post": "Bưu chính"}
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(str(template_dir())),
-                       autoescape=select_autoescape(["html", "j2"]),
-                       undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 def render_control_sheet(dossier: Dossier, procedure: Procedure, events: Sequence[Event],
@@ -68,16 +62,23 @@ def render_control_sheet(dossier: Dossier, procedure: Procedure, events: Sequenc
             f"{event.actor} (thay mặt {event.on_behalf_of})"
         rows.append({
             "seq": event.seq,
-            "at": event.at.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y"),
+            "at": local_time(event.at),
             "step": TRIGGER_LABELS.get(event.trigger, event.trigger),
             "source": STATE_LABELS.get(event.source or "", ""),
             "target": STATE_LABELS.get(event.target, event.target),
             "actor": f"{actor} ({event.role})",
             "note": note,
+            "due": local_time(event.data.get("step_due_at")),
+            "timeliness": TIMELINESS_LABELS.get(event.data.get("timeliness", ""), ""),
         })
-    return _environment().get_template("phieu-kiem-soat.html.j2").render(
+    deadlines = dossier.deadlines
+    return html_environment().get_template("phieu-kiem-soat.html.j2").render(
         dossier=dossier, procedure=procedure, rows=rows,
         agency=agency_name or dossier.agency,
         applicant_name=dossier.applicant.get("name", ""),
         channel=CHANNEL_LABELS.get(dossier.channel, dossier.channel),
-        state=STATE_LABELS.get(dossier.state.value, dossier.state.value))
+        state=STATE_LABELS.get(dossier.state.value, dossier.state.value),
+        received=local_time(deadlines.clock_started_at), due=local_time(deadlines.due_at),
+        appointment=local_time(deadlines.appointment_at) if deadlines.extended else "",
+        timeliness=TIMELINESS_LABELS.get(deadlines.timeliness or "", ""))
+

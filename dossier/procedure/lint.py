@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dossier.procedure.model import Procedure, TimeUnit
+from dossier.procedure.model import ClockPolicy, Procedure, ServiceLevel, TimeUnit
 from dossier.states import Step
 
 
@@ -86,4 +86,22 @@ def lint(procedure: Procedure) -> list[Finding]:
     time_spec = procedure.processing_time
     if time_spec.unit is TimeUnit.SAME_DAY and time_spec.amount:
         warn("processing_time.amount", "same_day ignores amount; write 0")
+    online = procedure.online_processing_time
+    if online is not None:
+        if online.unit is TimeUnit.SAME_DAY and online.amount:
+            warn("online_processing_time.amount", "same_day ignores amount; write 0")
+        if online.working_hours_upper_bound() > time_spec.working_hours_upper_bound():
+            warn("online_processing_time",
+                 "online dossiers get more time than counter ones; is that intended?")
+        if procedure.service_level is ServiceLevel.OFFLINE:
+            warn("online_processing_time", "the procedure is not offered online")
+    offset = procedure.warning_offset.working_hours_upper_bound()
+    # (the default offset is silently skipped for short procedures; a stated one is a mistake)
+    if "warning_offset" in procedure.model_fields_set and offset >= min(time_spec.working_hours_upper_bound(),
+                     (online or time_spec).working_hours_upper_bound()):
+        warn("warning_offset", f"the warning ({offset} working hours before due) would fall "
+                               "before reception, so no warning is sent")
+    if procedure.supplement_deadline is not None and procedure.clock_policy is ClockPolicy.NONE:
+        warn("supplement_deadline", "with clock_policy 'none' the processing time keeps "
+                                    "running while the citizen supplements")
     return errors + warnings
