@@ -24,8 +24,8 @@ from dossier.engine import Engine
 from dossier.errors import DossierError
 from dossier.procedure import Procedure, load_procedure
 from dossier.records import Dossier, Event
-from dossier.sla import TIMELINESS_LABELS
 from dossier.resources import samples
+from dossier.sla import TIMELINESS_LABELS
 from dossier.states import Role, State, Step
 from dossier.testing import FrozenClock
 from dossier.worker import Worker

@@ -30,3 +30,7 @@ def test_agency_test_example_passes() -> None:
     test = namespace["test_certified_copy_is_returned_after_payment"]
     assert callable(test)
     test()
+
+
+def test_deadlines_example_runs_as_written() -> None:
+    exec(compile(_block("deadlines"), "README.md deadlines", "exec"), {})

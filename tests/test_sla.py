@@ -298,14 +298,18 @@ def test_closed_dossiers_have_no_timers(engine: Engine, staff: dict[str, Actor])
     assert engine.sweep(at(2025, 12, 1, 9, 0)).total == 0
 
 
-def test_same_day_procedures_get_no_warning(engine: Engine, staff: dict[str, Actor]) -> None:
+def test_same_day_procedures_warn_only_with_a_short_offset(
+        engine: Engine, staff: dict[str, Actor]) -> None:
     clerk = staff["clerk"]
-    dossier = engine.submit("2.000815", applicant={"name": "A"}, channel="counter", actor=clerk,
-                            fee_basis={"pages": 1})
-    received_ = engine.fire(dossier.code, "receive", actor=clerk)
-    assert received_.due_at == at(2025, 9, 8, 17, 0)
-    assert received_.deadlines.warning_at is None
-    assert engine.sweep(at(2025, 9, 8, 17, 0)).fired == {"overdue": 1}
+    birth = engine.submit("1.001193", applicant={"name": "A"}, channel="counter", actor=clerk)
+    birth = engine.fire(birth.code, "receive", actor=clerk)
+    assert birth.due_at == at(2025, 9, 8, 17, 0)
+    assert birth.deadlines.warning_at is None          # one working day before: no warning
+    copy = engine.submit("2.000815", applicant={"name": "A"}, channel="counter", actor=clerk,
+                         fee_basis={"pages": 1})
+    copy = engine.fire(copy.code, "receive", actor=clerk)
+    assert copy.deadlines.warning_at == at(2025, 9, 8, 15, 0)   # warning_offset: 2 hours
+    assert engine.sweep(at(2025, 9, 8, 17, 0)).fired == {"overdue": 2}
 
 
 def test_remaining_text(engine: Engine, staff: dict[str, Actor]) -> None:

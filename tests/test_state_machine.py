@@ -87,6 +87,12 @@ def expected(procedure: Procedure, d: Any, stored: set[str], trigger: str, who: 
     states = [STEP[s][0] for s in steps]
     state = str(d.state)
     received = d.received_at is not None
+    if trigger == "extend":  # an apology letter: not a move of the rule book
+        if d.is_final or d.deadlines.clock_started_at is None or d.deadlines.extended:
+            return "error", (TransitionNotAllowed,)
+        if who not in ("clerk", "leader"):
+            return "error", (PermissionDenied,)
+        return "error", (InvalidInput,)  # these runs never give appointment_at
     moves: dict[tuple[str, str], tuple[str, set[str]]] = {}
     for i, step in enumerate(steps):
         roles = {STEP[step][2]} | ({"system"} if step in ("pay", "sign") else set())
@@ -99,8 +105,8 @@ def expected(procedure: Procedure, d: Any, stored: set[str], trigger: str, who: 
     if d.resume_state is not None:
         moves[("awaiting_supplement", "supplement")] = (str(d.resume_state),
                                                        {"citizen", "clerk"})
-    for source in ("awaiting_reception", "awaiting_supplement"):
-        moves[(source, "refuse")] = ("refused", {"clerk"})
+    moves[("awaiting_reception", "refuse")] = ("refused", {"clerk"})
+    moves[("awaiting_supplement", "refuse")] = ("refused", {"clerk", "system"})  # hết hạn
     for source in [*states[:-1], "awaiting_supplement"]:
         moves[(source, "withdraw")] = ("withdrawn", {"citizen", "clerk"})
     for source in [*states[1:], "awaiting_supplement"]:
@@ -115,7 +121,7 @@ def expected(procedure: Procedure, d: Any, stored: set[str], trigger: str, who: 
         return "error", (InvalidInput,)
     if trigger == "pay" and data.get("amount", -1) < 0:
         return "error", (InvalidInput,)
-    if who == "system" and behalf is None:
+    if who == "system" and behalf is None and trigger in ("pay", "sign"):
         return "error", (InvalidInput,)
     if trigger == "stop" and state == "awaiting_supplement" and not received:
         return "error", (TransitionNotAllowed, GuardFailed)  # not "after reception"

@@ -97,8 +97,9 @@ def lint(procedure: Procedure) -> list[Finding]:
             warn("online_processing_time", "the procedure is not offered online")
     offset = procedure.warning_offset.working_hours_upper_bound()
     # (the default offset is silently skipped for short procedures; a stated one is a mistake)
-    if "warning_offset" in procedure.model_fields_set and offset >= min(time_spec.working_hours_upper_bound(),
-                     (online or time_spec).working_hours_upper_bound()):
+    shortest = min(time_spec.working_hours_upper_bound(),
+                   (online or time_spec).working_hours_upper_bound())
+    if "warning_offset" in procedure.model_fields_set and offset >= shortest:
         warn("warning_offset", f"the warning ({offset} working hours before due) would fall "
                                "before reception, so no warning is sent")
     if procedure.supplement_deadline is not None and procedure.clock_policy is ClockPolicy.NONE:
