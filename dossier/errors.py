@@ -24,7 +24,7 @@
     │   ├── CallbackVerificationError a callback's signature, merchant or amount does not check out
     │   ├── IdempotencyConflict       an idempotency key was reused with a different request
     │   └── RefundNotAllowed          a refund exceeds what was paid, or nothing was paid
-    └── DocumentError                 a document (template, PDF, statement file) cannot be made or read
+    └── DocumentError                 a template, PDF or statement file cannot be made or read
 
 Messages say what was wrong and what to do; they never contain a citizen ID number.
 """

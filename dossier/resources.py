@@ -1,4 +1,4 @@
-"""The sample procedures and templates shipped with the package.
+"""The sample procedures, templates and the font shipped with the package.
 
 In a wheel they live in ``dossier/_data/`` (hatch force-includes the top-level ``samples/``
 and ``templates/`` there); in a source checkout or editable install they are read from the
@@ -10,6 +10,8 @@ from __future__ import annotations
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+
+from dossier.errors import InvalidInput
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -40,3 +42,18 @@ def sample_path(name: str) -> Path:
 def template_dir() -> Path:
     """The folder of Jinja2 templates."""
     return Path(str(data_dir("templates")))
+
+
+#: The bundled font family: Noto Sans (SIL OFL 1.1, see ``dossier/_fonts/OFL.txt``), subset
+#: to Latin and Vietnamese, 1000 units per em (the unit pyHanko's glyph widths assume).
+_FONTS = {"regular": "NotoSans-Regular.ttf", "bold": "NotoSans-Bold.ttf"}
+
+
+def font_path(style: str = "regular") -> Path:
+    """The TTF file with full Vietnamese coverage shared by stamps and rendered PDFs."""
+    try:
+        name = _FONTS[style]
+    except KeyError:
+        raise InvalidInput(f"no bundled font style {style!r}; use one of {sorted(_FONTS)}") \
+            from None
+    return Path(str(files("dossier").joinpath("_fonts", name)))

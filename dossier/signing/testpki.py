@@ -4,7 +4,8 @@
 
     Dossier Test Root CA
     └── Dossier Test Issuing CA            (also signs the CRL)
-        ├── signer            Nguyễn Văn Ký       digitalSignature + nonRepudiation, doc-signing EKUs
+        ├── signer            Nguyễn Văn Ký       digitalSignature + nonRepudiation, doc-signing +
+        │                                                 emailProtection EKUs
         ├── remote_signer     Trần Thị Duyệt      same, held by the fake CSC / phone services
         ├── expired_signer    (signer's key)      valid two years ago for one year
         ├── revoked_signer    (signer's key)      listed on ``crl``
@@ -38,6 +39,8 @@ MS_DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.4.1.311.10.3.12")
 DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 #: The passphrase of every PKCS#12 file this module writes, unless one is given.
 TEST_PASSPHRASE = b"mat-khau-thu"
+#: Where the end-entity certificates say their CRL is (nothing listens there).
+CRL_URL = "http://crl.dossier.invalid/issuing-ca.crl"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +102,7 @@ class TestPki:
         key_info = asn1_keys.PrivateKeyInfo.load(self.tsa.key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption()))
-        store = SimpleCertificateStore()
+        store = SimpleCertificateStore()  # type: ignore[no-untyped-call]
         store.register_multiple([self.intermediate.asn1_cert, self.root.asn1_cert])
         return DummyTimeStamper(tsa_cert=self.tsa.asn1_cert, tsa_key=key_info,
                                 certs_to_embed=store)
@@ -136,6 +139,11 @@ def _issue(subject: x509.Name, key: rsa.RSAPrivateKey, issuer: Issued | None, *,
     else:
         flags.update(key_encipherment=True)
     builder = builder.add_extension(x509.KeyUsage(**flags), critical=True)
+    if not ca:
+        # declared so that validators check revocation; never fetched (tests pass the CRL)
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(CRL_URL)], relative_name=None,
+            reasons=None, crl_issuer=None)]), critical=False)
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(eku),
                                         critical=eku == [ExtendedKeyUsageOID.TIME_STAMPING])
@@ -156,7 +164,9 @@ def build_test_pki(clock: Clock | None = None) -> TestPki:
     inter = _issue(_name("Dossier Test Issuing CA"), _new_key(), root,
                    not_before=now - timedelta(days=4 * 365),
                    not_after=now + timedelta(days=5 * 365), ca=True)
-    doc_eku = [MS_DOCUMENT_SIGNING, DOCUMENT_SIGNING]
+    # emailProtection too: poppler's NSS checks signer certificates for the e-mail signer
+    # usage, as Vietnamese CAs' certificates allow
+    doc_eku = [MS_DOCUMENT_SIGNING, DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]
     key = _new_key()
     agency = "UBND xã Thử Nghiệm"
 
