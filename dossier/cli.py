@@ -10,6 +10,9 @@
     dossier db upgrade [--database URL] migrate the database schema to this version
     dossier worker [--database URL] [--interval S] [--batch N] [--once]
                                         fire due timers (warnings, overdue, supplement expiry)
+    dossier reconcile --provider NAME --statement FILE.csv [--layout L] [--day YYYY-MM-DD]
+                      [--database URL]  match a provider's daily statement against payments
+                                        (not clean → exit 1)
 
 ``--database`` defaults to ``$DOSSIER_DATABASE_URL``, else ``sqlite:///dossier.db``.
 """
@@ -120,6 +123,32 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reconcile(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from dossier.engine import Engine
+    from dossier.payments.reconcile import read_statement
+
+    layout = args.layout or args.provider
+    lines = read_statement(layout, args.statement)
+    try:
+        days = [date.fromisoformat(day) for day in args.day] if args.day else None
+    except ValueError:
+        print("dossier: error: --day must be YYYY-MM-DD", file=sys.stderr)
+        return 2
+    engine = Engine(args.database)
+    try:
+        report = engine.reconcile(args.provider, lines, layout=layout, days=days)
+    finally:
+        engine.close()
+    print(report.summary())
+    for pair in report.matched:
+        print(f"  matched {pair.record.order_ref} {pair.record.amount} "
+              f"({pair.record.dossier_code})")
+    print("clean" if report.clean else "NOT CLEAN: look into the lines above")
+    return 0 if report.clean else 1
+
+
 def _database_default() -> str:
     # a URL with a password belongs in the environment, not in shell history or code
     return os.environ.get("DOSSIER_DATABASE_URL") or DEFAULT_URL
@@ -165,6 +194,21 @@ def build_parser() -> argparse.ArgumentParser:
                         help="dossiers per sweep transaction (default: 500)")
     worker.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
     worker.set_defaults(run=_worker)
+
+    rec = sub.add_parser("reconcile", help="match a provider's statement against payments")
+    rec.add_argument("--database", default=_database_default(), metavar="URL",
+                     help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    rec.add_argument("--provider", required=True, metavar="NAME",
+                     help="the gateway name stored with the payments (vnpay, momo, vietqr…)")
+    rec.add_argument("--statement", required=True, metavar="FILE.csv",
+                     help="the provider's statement (layouts: dossier.payments.reconcile)")
+    rec.add_argument("--layout", metavar="LAYOUT",
+                     help="statement layout when it differs from the provider name "
+                          "(vnpay, momo, vietqr)")
+    rec.add_argument("--day", action="append", metavar="YYYY-MM-DD",
+                     help="compare our payments of this day (repeatable; default: the days "
+                          "the statement covers)")
+    rec.set_defaults(run=_reconcile)
     return parser
 
 

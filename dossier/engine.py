@@ -11,9 +11,9 @@ import hashlib
 import logging
 import mimetypes
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from dossier import sla, store
@@ -25,6 +25,15 @@ from dossier.authorise import (
     check_party,
     on_behalf_of_for,
     submitting_agency,
+)
+from dossier.billing import (
+    DEFAULT_EXPIRY,
+    MOP_UP_AFTER,
+    Billing,
+    MopUpReport,
+    PaymentSummary,
+    ReceiptSettings,
+    build_registry,
 )
 from dossier.calendar import WorkingCalendar
 from dossier.clock import LOCAL_TZ, Clock, SystemClock, local_date, require_aware
@@ -39,10 +48,23 @@ from dossier.errors import (
     TransitionNotAllowed,
 )
 from dossier.fees import FeeBasis, compute_fee
+from dossier.payments.base import CallbackReply, PaymentGateway, RawCallback
+from dossier.payments.receipt import ReceiptIssuer
+from dossier.payments.reconcile import ReconciliationReport, StatementLine
+from dossier.payments.registry import GatewayRegistry
 from dossier.procedure.model import Procedure, ServiceLevel
-from dossier.records import Attachment, ClockPause, Dossier, Event
+from dossier.records import (
+    Attachment,
+    ClockPause,
+    Dossier,
+    Event,
+    Payment,
+    PaymentCallback,
+    Refund,
+    StoredReceipt,
+)
 from dossier.rulebook import RuleBook
-from dossier.states import Role, State, Trigger
+from dossier.states import FINAL_STATES, Role, State, Trigger
 from dossier.store import repository as repo
 from dossier.store.database import Database, Tx
 from dossier.trigger_data import validate_trigger_data
@@ -62,17 +84,29 @@ class Engine:
     :meth:`in_memory` gives a private in-memory database for tests. One engine may be shared
     by many threads. An existing database whose schema is older than this version raises
     :class:`~dossier.errors.SchemaError`: run ``dossier db upgrade``.
+
+    Payments go through ``gateways`` (a :class:`~dossier.payments.GatewayRegistry`, used as
+    it is, or gateways to register; a list without a gateway named ``counter`` gets a
+    :class:`~dossier.payments.CounterGateway`, and ``None`` means the counter only).
+    Receipts are produced by ``receipt_issuer`` (default: the local Jinja2 template),
+    numbered and headed as ``receipts`` says (:class:`~dossier.billing.ReceiptSettings`).
     """
 
     def __init__(self, url: str | None = None, *, clock: Clock | None = None,
                  calendars: Mapping[str, WorkingCalendar] | None = None,
-                 default_calendar: WorkingCalendar | None = None) -> None:
+                 default_calendar: WorkingCalendar | None = None,
+                 gateways: GatewayRegistry | Iterable[PaymentGateway] | None = None,
+                 receipt_issuer: ReceiptIssuer | None = None,
+                 receipts: ReceiptSettings | None = None) -> None:
         calendars = dict(calendars or {})
         for agency, calendar in calendars.items():
             if not isinstance(calendar, WorkingCalendar):
                 raise InvalidInput(f"calendars[{agency!r}] must be a WorkingCalendar")
         if default_calendar is not None and not isinstance(default_calendar, WorkingCalendar):
             raise InvalidInput("default_calendar must be a WorkingCalendar")
+        if receipts is not None and not isinstance(receipts, ReceiptSettings):
+            raise InvalidInput("receipts must be a dossier.billing.ReceiptSettings")
+        registry = build_registry(gateways)
         url = url or DEFAULT_URL
         self.db = Database(url, in_memory=_is_memory(url))
         try:
@@ -86,6 +120,11 @@ class Engine:
         self._procedures: dict[tuple[str, str], Procedure] = {}
         self._books: dict[tuple[str, str], RuleBook] = {}
         self._cache_lock = threading.Lock()
+        try:
+            self._billing = Billing(self, registry, receipt_issuer, receipts)
+        except BaseException:
+            self.db.dispose()
+            raise
 
     @classmethod
     def in_memory(cls, *, clock: Clock | None = None,
@@ -279,7 +318,24 @@ class Engine:
             start = sla_change.pause_start
             repo.open_pause(tx, before.id, start.started_at, start.reason, start.legal_basis,
                             actor.id, actor.role.value)
+        if trigger is not Trigger.PAY and (target is State.AWAITING_PAYMENT
+                                           or target in FINAL_STATES):
+            # a fee paid ahead completes pay now; a closed dossier's open attempts end
+            after = self._billing.after_transition(tx, after, procedure, now)
         return after
+
+    def _pay_in(self, tx: Tx, before: Dossier, procedure: Procedure, actor: Actor,
+                behalf: str | None, data: Mapping[str, Any], now: datetime) -> Dossier:
+        """Fire ``pay`` inside ``tx`` (a gateway's success, a clerk's counter confirmation);
+        the same role, data and guard checks as :meth:`fire`."""
+        book = self._book(procedure)
+        rules = book.candidates(before.state, Trigger.PAY.value)
+        if actor.role not in book.allowed_roles(before.state, Trigger.PAY.value):
+            raise PermissionDenied(f"{before.code}: a {actor.role.value} may not pay")
+        clean = validate_trigger_data(Trigger.PAY, data, procedure)
+        rule = book.resolve(before.code, rules, _GuardView(tx, before, procedure, clean))
+        return self._apply(tx, before, procedure, Trigger.PAY, rule.target, actor, behalf,
+                           clean, now)
 
     def extend(self, code: str, *, actor: Actor, reason: str, appointment_at: datetime | str,
                if_version: int | None = None) -> Dossier:
@@ -444,6 +500,127 @@ class Engine:
             repo.insert_event(tx, before.id, event)
         log.info("%s attach %s (%d bytes) by %s", code, component, len(content), actor.id)
         return attachment
+
+    # --- payments ---------------------------------------------------------------------------
+
+    @property
+    def gateways(self) -> GatewayRegistry:
+        """The payment gateways this engine uses, by name."""
+        return self._billing.gateways
+
+    def request_payment(self, code: str, provider: str, *, actor: Actor,
+                        idempotency_key: str | None = None, return_url: str = "",
+                        client_ip: str = "127.0.0.1",
+                        expires_in: timedelta = DEFAULT_EXPIRY) -> Payment:
+        """Open a payment attempt of the dossier's fee with ``provider``; return it with what
+        the citizen needs (``redirect_url``, ``qr_payload`` or ``counter_instructions``).
+
+        The amount is the dossier's ``fee_due`` (the procedure's fee rule over the fee basis
+        given at submission). The dossier's owner or staff of its agency may ask, while the
+        dossier is open and its fee unpaid, at any step: a fee paid before the dossier
+        reaches ``awaiting_payment`` completes ``pay`` by itself when it gets there. The same
+        ``idempotency_key`` returns the same payment; reused for another amount, provider or
+        dossier it raises :class:`~dossier.errors.IdempotencyConflict`. Without a key every
+        call opens a new attempt. A provider that refuses raises
+        :class:`~dossier.errors.PaymentError` and the attempt is stored as ``failed``.
+        """
+        return self._billing.request_payment(
+            code, provider, actor=actor, idempotency_key=idempotency_key,
+            return_url=return_url, client_ip=client_ip, expires_in=expires_in)
+
+    def handle_payment_callback(self, provider: str, params_or_body: RawCallback) -> CallbackReply:
+        """Verify and apply a provider's callback (IPN, bank notification); return the HTTP
+        answer the provider expects.
+
+        Checks, in VNPay's order: signature and merchant (97), order (01), amount and
+        currency (04), already processed (02). Every callback is recorded
+        (:meth:`payment_callbacks`); only a verified one for a known order with the right
+        amount changes anything. A success completes ``pay`` (as ``system``, on behalf of
+        the payer) in the same transaction when the dossier waits in ``awaiting_payment``;
+        a success for an attempt that had expired, failed or been cancelled, or for a
+        dossier already paid or closed, puts the payment in ``needs_review``. A replay
+        changes nothing. A failure marks a pending payment ``failed``.
+        """
+        return self._billing.handle_callback(provider, params_or_body)
+
+    def confirm_counter_payment(self, code: str, *, actor: Actor, amount: int,
+                                method: str = "cash", reference: str | None = None,
+                                idempotency_key: str | None = None) -> Payment:
+        """The fee was taken at the counter (``method`` ``cash`` or ``pos``; ``reference``:
+        the cash-book line or POS slip, required for ``pos``).
+
+        Only the role of the procedure's ``pay`` step (a clerk) of the dossier's agency may
+        confirm, and only the exact fee due. It uses the dossier's open ``counter`` attempt
+        (from :meth:`request_payment`) or records a new one, issues the receipt and, when
+        the dossier waits in ``awaiting_payment``, fires ``pay`` as that clerk.
+        """
+        return self._billing.confirm_counter(code, actor=actor, amount=amount, method=method,
+                                             reference=reference,
+                                             idempotency_key=idempotency_key)
+
+    def refund(self, code: str, *, actor: Actor, reason: str, idempotency_key: str,
+               amount: int | None = None, order_ref: str | None = None) -> Refund:
+        """Give back all (``amount=None``: what is left) or part of a received payment.
+
+        A clerk or leader of the dossier's agency may refund a dossier that was refused,
+        withdrawn or stopped, or any payment in ``needs_review`` (paid late, twice, or for a
+        closed dossier). Never more than was paid, minus earlier refunds
+        (:class:`~dossier.errors.RefundNotAllowed`). ``order_ref`` picks the payment (default:
+        the latest with money left). The same ``idempotency_key`` returns the same refund.
+        Providers without a refund API (counter, VietQR) leave the refund ``pending`` until
+        :meth:`confirm_refund`.
+        """
+        return self._billing.refund(code, actor=actor, reason=reason,
+                                    idempotency_key=idempotency_key, amount=amount,
+                                    order_ref=order_ref)
+
+    def confirm_refund(self, refund_ref: str, *, actor: Actor) -> Refund:
+        """A pending refund was paid back by hand (cash, bank transfer)."""
+        return self._billing.confirm_refund(refund_ref, actor=actor)
+
+    def expire_stale_payments(self, now: datetime | None = None, *,
+                              older_than: timedelta = MOP_UP_AFTER,
+                              batch: int = 200) -> MopUpReport:
+        """Ask the provider about attempts pending for longer than ``older_than``: paid ones
+        take the normal success path, failed ones are marked ``failed``, and ones past their
+        expiry that the provider does not report paid are marked ``expired``. A provider
+        that cannot be reached leaves the attempt for the next run."""
+        return self._billing.expire_stale(now, older_than=older_than, batch=batch)
+
+    def issue_pending_receipts(self) -> int:
+        """Produce receipts numbered but not issued yet (the issuer failed); return how many."""
+        return self._billing.issue_receipts()
+
+    def payments(self, code: str) -> list[Payment]:
+        """The dossier's payment attempts, oldest first."""
+        return self._billing.payments(code)
+
+    def refunds(self, code: str) -> list[Refund]:
+        """The dossier's refunds, oldest first."""
+        return self._billing.refunds(code)
+
+    def receipts(self, code: str) -> list[StoredReceipt]:
+        """The dossier's e-receipts (one per succeeded payment), oldest first."""
+        return self._billing.receipts(code)
+
+    def payment_callbacks(self, *, order_ref: str | None = None,
+                          review: bool = False) -> list[PaymentCallback]:
+        """Callbacks received (of one order), oldest first; ``review=True``: only those a
+        person must look at (forged, unknown order, wrong amount, not applied)."""
+        return self._billing.callbacks(order_ref=order_ref, review_only=review)
+
+    def payment_summary(self, agency: str | None = None) -> PaymentSummary:
+        """How paid dossiers (of one agency) paid: online or at the counter, from their
+        ``pay`` events; ``.online_rate`` is the provinces' online-payment indicator."""
+        return self._billing.summary(agency)
+
+    def reconcile(self, provider: str, lines: Iterable[StatementLine], *,
+                  layout: str | None = None,
+                  days: Iterable[date] | None = None) -> ReconciliationReport:
+        """Match a provider's statement lines against our payments of ``provider`` paid on
+        ``days`` (Vietnam dates; default: the dates the statement covers). ``layout`` names
+        the statement layout when it differs from the provider name."""
+        return self._billing.reconcile(provider, lines, layout=layout, days=days)
 
     # --- queries ----------------------------------------------------------------------------
 

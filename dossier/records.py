@@ -122,3 +122,113 @@ class ClockPause:
     role: str
     due_before: datetime | None    # the due date when the clock stopped
     due_after: datetime | None     # the due date once it ran again
+
+
+#: Where a payment attempt stands (``Payment.state``).
+PAYMENT_STATES = ("pending", "succeeded", "failed", "cancelled", "expired", "needs_review",
+                  "refunded")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Payment:
+    """One payment attempt for a dossier's fee (int VND), as of the moment it was read.
+
+    ``state`` is one of :data:`PAYMENT_STATES`. ``consumed_at`` is set once the payment
+    completed the dossier's ``pay`` step (a payment pays once). ``method`` is what the
+    ``pay`` event records: ``online``, ``transfer`` (VietQR), ``cash`` or ``pos``. Exactly one
+    of ``redirect_url``, ``qr_payload`` or ``counter_instructions`` tells the citizen how to
+    pay (VietQR gives a QR payload and transfer instructions).
+    """
+
+    order_ref: str
+    dossier_code: str
+    provider: str
+    amount: int
+    currency: str
+    state: str
+    method: str
+    idempotency_key: str
+    requested_by: str
+    created_at: datetime
+    expires_at: datetime
+    updated_at: datetime
+    provider_ref: str | None = None
+    paid_at: datetime | None = None
+    consumed_at: datetime | None = None
+    refunded_amount: int = 0
+    review_reason: str | None = None
+    redirect_url: str | None = None
+    qr_payload: str | None = None
+    counter_instructions: str | None = None
+
+    @property
+    def money_moved(self) -> bool:
+        """The provider took the money (whatever we decided about it since)."""
+        return self.paid_at is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refund:
+    """Money given back from one payment; ``state``: requested, pending (to be paid back by
+    hand: counter, bank transfer), refunded, rejected or failed."""
+
+    refund_ref: str
+    order_ref: str
+    dossier_code: str
+    amount: int
+    state: str
+    reason: str
+    requested_by: str
+    idempotency_key: str
+    created_at: datetime
+    updated_at: datetime
+    provider_ref: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredReceipt:
+    """An e-receipt (biên lai điện tử) as stored: its number in the series and, once issued,
+    the document. ``issued_at`` is None while the issuer has not produced it yet."""
+
+    dossier_code: str
+    order_ref: str
+    template_symbol: str
+    series: str
+    number: int
+    amount: int
+    payment_method: str
+    paid_at: datetime
+    created_at: datetime
+    payer_name: str = field(repr=False)  # personal data
+    issued_at: datetime | None = None
+    issuer: str | None = None
+    lookup_code: str | None = None
+    html: str | None = field(default=None, repr=False)
+
+    @property
+    def number_text(self) -> str:
+        """The number as printed: 7 digits, zero-padded."""
+        return f"{self.number:07d}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentCallback:
+    """One callback received from a provider, whatever became of it (the review queue).
+
+    ``verdict`` is a :class:`~dossier.payments.base.CallbackVerdict` value; anything but
+    ``confirmed`` and ``already_processed`` needs a person to look at it.
+    """
+
+    provider: str
+    order_ref: str | None
+    verdict: str
+    outcome: str | None
+    amount: int | None
+    reason: str
+    raw: str = field(repr=False)
+    received_at: datetime
+
+    @property
+    def needs_review(self) -> bool:
+        return self.verdict not in ("confirmed", "already_processed")

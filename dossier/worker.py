@@ -8,6 +8,10 @@ worker or another, finds the same rows. Several workers may run against one Post
 database (rows are claimed with ``FOR UPDATE SKIP LOCKED``); on SQLite they take turns on
 the write lock.
 
+A second interval job mops up payments: attempts pending longer than a threshold are
+checked with their provider (:meth:`Engine.expire_stale_payments`) and receipts whose issuer
+failed are issued again.
+
 APScheduler 3.x is used (pinned ``<4``): 4.0 is a different API still in pre-release.
 """
 
@@ -16,19 +20,21 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from dossier.billing import MOP_UP_AFTER, MopUpReport
 from dossier.engine import Engine, SweepReport
 from dossier.errors import ConcurrencyConflict, InvalidInput
 
 log = logging.getLogger("dossier.worker")
 
 SWEEP_JOB_ID = "dossier-sweep"
+PAYMENTS_JOB_ID = "dossier-payments"
 
 
 class Worker:
@@ -39,16 +45,28 @@ class Worker:
     :meth:`stop`. :meth:`sweep_once` is one sweep, for cron-style use and tests.
     """
 
-    def __init__(self, engine: Engine, *, interval: float = 30.0, batch: int = 500) -> None:
+    def __init__(self, engine: Engine, *, interval: float = 30.0, batch: int = 500,
+                 payments_interval: float | None = 60.0,
+                 payments_older_than: timedelta = MOP_UP_AFTER) -> None:
         if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
             raise InvalidInput("interval must be a positive number of seconds")
+        if payments_interval is not None and (
+                not isinstance(payments_interval, int | float)
+                or isinstance(payments_interval, bool) or payments_interval <= 0):
+            raise InvalidInput("payments_interval must be a positive number of seconds or None")
+        if not isinstance(payments_older_than, timedelta) \
+                or payments_older_than < timedelta(0):
+            raise InvalidInput("payments_older_than must be a non-negative timedelta")
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
             raise InvalidInput("batch must be a positive whole number")
         self.engine = engine
         self.interval = float(interval)
         self.batch = batch
+        self.payments_interval = None if payments_interval is None else float(payments_interval)
+        self.payments_older_than = payments_older_than
         self.sweeps = 0
         self.fired = 0
+        self.mop_ups = 0
         self._scheduler: BaseScheduler | None = None
         self._lock = threading.Lock()
 
@@ -65,6 +83,25 @@ class Worker:
             self.fired += report.total
         return report
 
+    def mop_up_once(self) -> MopUpReport | None:
+        """Check stale payment attempts with their providers and retry unissued receipts;
+        None if the database was busy."""
+        try:
+            report = self.engine.expire_stale_payments(older_than=self.payments_older_than)
+            self.engine.issue_pending_receipts()
+        except ConcurrencyConflict:
+            log.info("payment mop-up skipped: the database is busy")
+            return None
+        with self._lock:
+            self.mop_ups += 1
+        return report
+
+    def _payments_job(self) -> None:
+        try:
+            self.mop_up_once()
+        except Exception:  # keep the schedule alive; the next run asks again
+            log.exception("payment mop-up failed; the next run retries")
+
     def _job(self) -> None:
         try:
             self.sweep_once()
@@ -75,6 +112,10 @@ class Worker:
         scheduler.add_job(self._job, "interval", seconds=self.interval, id=SWEEP_JOB_ID,
                           max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
                           replace_existing=True)
+        if self.payments_interval is not None:
+            scheduler.add_job(self._payments_job, "interval", seconds=self.payments_interval,
+                              id=PAYMENTS_JOB_ID, max_instances=1, coalesce=True,
+                              next_run_time=datetime.now(UTC), replace_existing=True)
         self._scheduler = scheduler
         return scheduler
 

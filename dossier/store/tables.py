@@ -169,3 +169,115 @@ class CounterRow(SQLModel, table=True):
     scope: str = Field(sa_column=Column(String(32), primary_key=True))
     key: str = Field(sa_column=Column(String(128), primary_key=True))
     value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PaymentRow(SQLModel, table=True):
+    """One payment attempt for a dossier's fee; the gateway keeps no state, this row does."""
+
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_dossier", "dossier_id"),
+                      Index("ix_payments_state_created", "state", "created_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(sa_column=Column(Integer, ForeignKey("dossiers.id"),
+                                             nullable=False))
+    provider: str = Field(sa_column=Column(String(32), nullable=False))
+    order_ref: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    idempotency_key: str = Field(sa_column=Column(String(128), nullable=False, unique=True))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False))
+    method: str = Field(sa_column=Column(String(16), nullable=False))
+    requested_by: str = Field(sa_column=Column(String(128), nullable=False))
+    provider_ref: str | None = Field(default=None, sa_column=Column(String(128)))
+    redirect_url: str | None = Field(default=None, sa_column=Column(Text))
+    qr_payload: str | None = Field(default=None, sa_column=Column(Text))
+    counter_instructions: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=_instant())
+    expires_at: datetime = Field(sa_column=_instant())
+    paid_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    consumed_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    updated_at: datetime = Field(sa_column=_instant())
+    refunded_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    review_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class PaymentCallbackRow(SQLModel, table=True):
+    """Every callback a provider sent, verified or not, with the verdict given (for review).
+
+    ``dedup_key`` is set only on callbacks that changed something, so a replay of one is
+    recognised and a rejected callback does not block the genuine one that follows.
+    """
+
+    __tablename__ = "payment_callbacks"
+    __table_args__ = (Index("ix_payment_callbacks_payment", "payment_id"),
+                      Index("ix_payment_callbacks_verdict", "verdict"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(sa_column=Column(String(32), nullable=False))
+    order_ref: str | None = Field(default=None, sa_column=Column(String(64)))
+    payment_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("payments.id")))
+    dedup_key: str | None = Field(default=None, sa_column=Column(String(255), unique=True))
+    verdict: str = Field(sa_column=Column(String(32), nullable=False))
+    outcome: str | None = Field(default=None, sa_column=Column(String(16)))
+    amount: int | None = Field(default=None, sa_column=Column(BigInteger))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    raw: str = Field(sa_column=Column(Text, nullable=False))  # JSON, no secrets in it
+    received_at: datetime = Field(sa_column=_instant())
+
+
+class RefundRow(SQLModel, table=True):
+    """Money given back from a payment, with its own idempotency key."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_payment", "payment_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(sa_column=Column(Integer, ForeignKey("payments.id"),
+                                             nullable=False))
+    refund_ref: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    idempotency_key: str = Field(sa_column=Column(String(128), nullable=False, unique=True))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    requested_by: str = Field(sa_column=Column(String(128), nullable=False))
+    provider_ref: str | None = Field(default=None, sa_column=Column(String(128)))
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_instant())
+    updated_at: datetime = Field(sa_column=_instant())
+
+
+class ReceiptRow(SQLModel, table=True):
+    """An e-receipt: one per succeeded payment, numbered in its agency's yearly series.
+
+    The number and the receipt's data are written with the payment's success; ``html`` and
+    ``issued_at`` once the issuer has produced the document (retried until it has).
+    """
+
+    __tablename__ = "receipts"
+    __table_args__ = (UniqueConstraint("agency", "series", "number",
+                                       name="uq_receipts_agency_series_number"),
+                      Index("ix_receipts_dossier", "dossier_id"),
+                      Index("ix_receipts_issued_at", "issued_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(sa_column=Column(Integer, ForeignKey("payments.id"),
+                                             nullable=False, unique=True))
+    dossier_id: int = Field(sa_column=Column(Integer, ForeignKey("dossiers.id"),
+                                             nullable=False))
+    agency: str = Field(sa_column=Column(String(64), nullable=False))
+    template_symbol: str = Field(sa_column=Column(String(20), nullable=False))
+    series: str = Field(sa_column=Column(String(20), nullable=False))
+    number: int = Field(sa_column=Column(Integer, nullable=False))
+    payer_name: str = Field(sa_column=Column(Text, nullable=False))  # personal data
+    agency_name: str = Field(sa_column=Column(Text, nullable=False))
+    fee_name: str = Field(sa_column=Column(Text, nullable=False))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payment_method: str = Field(sa_column=Column(String(32), nullable=False))
+    paid_at: datetime = Field(sa_column=_instant())
+    created_at: datetime = Field(sa_column=_instant())
+    issued_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    issuer: str | None = Field(default=None, sa_column=Column(String(32)))
+    lookup_code: str | None = Field(default=None, sa_column=Column(String(128)))
+    html: str | None = Field(default=None, sa_column=Column(Text))
