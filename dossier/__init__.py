@@ -11,6 +11,8 @@ Quickstart::
     d = engine.fire(d.code, "receive", actor=clerk)
 """
 
+import logging
+
 from dossier.actors import Actor
 from dossier.clock import Clock, SystemClock
 from dossier.engine import Engine
@@ -35,6 +37,9 @@ from dossier.resources import sample_path, samples
 from dossier.states import Role, State, Step, Trigger
 
 __version__ = "0.1.0"
+
+# A library does not decide where its logs go: silent unless the application configures logging.
+logging.getLogger("dossier").addHandler(logging.NullHandler())
 
 __all__ = [
     "Actor",

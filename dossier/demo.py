@@ -18,12 +18,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dossier.actors import Actor
+from dossier.billing import instructions
 from dossier.clock import LOCAL_TZ
 from dossier.documents import render_apology_letter, render_control_sheet, render_receipt
 from dossier.engine import Engine
 from dossier.errors import DossierError
+from dossier.payments import FakeProviderService, MomoGateway, VnpayGateway
+from dossier.payments.fake import demo_momo_config, demo_vnpay_config
 from dossier.procedure import Procedure, load_procedure
-from dossier.records import Dossier, Event
+from dossier.records import Dossier, Event, Payment
 from dossier.resources import samples
 from dossier.sla import TIMELINESS_LABELS
 from dossier.states import Role, State, Step
@@ -44,6 +47,9 @@ class Demo:
     engine: Engine
     clock: FrozenClock
     out: Callable[[str], None]
+    provider: FakeProviderService
+    citizen: Actor
+    shown_bad_callbacks: bool = False
 
     def staff(self, role: Role, agency: str) -> Actor:
         return Actor(id=f"{role.value}-{_SHORT[agency]}", role=role, agency=agency)
@@ -88,11 +94,47 @@ class Demo:
                 self.attach_missing(dossier, procedure, actor)
             data: dict[str, object] = {}
             if spec.name is Step.PAY:
-                data = {"amount": dossier.fee_due, "method": "cash"}
+                dossier = self.pay(dossier, actor)
+                continue
             if spec.name is Step.RETURN:
                 data = {"method": "online" if dossier.channel == "online" else "counter"}
             dossier = self.fire(dossier, spec.trigger, actor, **data)
         return dossier
+
+    def pay(self, dossier: Dossier, clerk: Actor) -> Dossier:
+        """Online dossiers pay through the fake VNPay; the others at the counter."""
+        self.tick()
+        code = dossier.code
+        if dossier.channel != "online":
+            self.engine.confirm_counter_payment(code, actor=clerk, amount=dossier.fee_due,
+                                                method="cash")
+            after = self.engine.get(code)
+            self.show(dossier, after, "pay (tiền mặt)", clerk)
+            return after
+        payment = self.pay_online(code, "vnpay")
+        after = self.engine.get(code)
+        self.show(dossier, after, "pay (vnpay)", Actor.system())
+        if not self.shown_bad_callbacks:  # once: what a replay and a forgery change
+            self.shown_bad_callbacks = True
+            for label, callback in (
+                    ("the same callback again", self.provider.replay(payment.order_ref)),
+                    ("a forged callback", self.provider.forged(payment.order_ref,
+                                                               at=self.clock.now()))):
+                reply = self.engine.handle_payment_callback("vnpay", callback.payload)
+                body = reply.body.decode() if isinstance(reply.body, bytes) else reply.body
+                self.out(f"{'':11} {code:<28} {label:<24} -> HTTP {reply.status} {body}")
+            assert self.engine.get(code) == after
+        return after
+
+    def pay_online(self, code: str, provider: str) -> Payment:
+        """The citizen pays the fee through ``provider``'s page; the provider calls back."""
+        payment = self.engine.request_payment(code, provider, actor=self.citizen,
+                                              idempotency_key=f"{code}-{provider}",
+                                              return_url="https://dichvucong.example/tt")
+        self.provider.open(instructions(payment))
+        callback = self.provider.success(payment.order_ref, at=self.clock.now())
+        self.engine.handle_payment_callback(provider, callback.payload)
+        return payment
 
     def attach_missing(self, dossier: Dossier, procedure: Procedure, actor: Actor) -> None:
         stored = {a.component for a in self.engine.attachments(dossier.code)}
@@ -117,12 +159,17 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
 
     # Monday 30 June 2025, 08:00 in Hà Nội: the last day of the district-level rules.
     clock = FrozenClock(datetime(2025, 6, 30, 8, 0, tzinfo=LOCAL_TZ))
-    engine = Engine(f"sqlite:///{out_dir / 'dossier.db'}", clock=clock)
+    # the payment providers are in-process fakes speaking VNPay's and MoMo's real protocols
+    vnpay_config, momo_config = demo_vnpay_config(), demo_momo_config()
+    provider = FakeProviderService(vnpay_config=vnpay_config, momo_config=momo_config)
+    engine = Engine(f"sqlite:///{out_dir / 'dossier.db'}", clock=clock,
+                    gateways=[VnpayGateway(vnpay_config, transport=provider),
+                              MomoGateway(momo_config, transport=provider)])
     for path in samples():
         engine.register(load_procedure(path))
-    demo = Demo(engine=engine, clock=clock, out=echo)
-    clerk_c, clerk_p = demo.staff(Role.CLERK, COMMUNE), demo.staff(Role.CLERK, PROVINCE)
     citizen = Actor(id="cd-0001", role=Role.CITIZEN)
+    demo = Demo(engine=engine, clock=clock, out=echo, provider=provider, citizen=citizen)
+    clerk_c, clerk_p = demo.staff(Role.CLERK, COMMUNE), demo.staff(Role.CLERK, PROVINCE)
     codes: list[str] = []
 
     echo("== 30/06/2025: chứng thực under the rules in force that day")
@@ -162,6 +209,8 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
     d = demo.submit(CRIMINAL_RECORD, "Vũ Thị G", clerk_p, "counter", PROVINCE, copies=3)
     codes.append(demo.run_steps(d).code)
     d = demo.submit(CRIMINAL_RECORD, "Đặng Văn H", citizen, "online", PROVINCE, copies=1)
+    demo.pay_online(d.code, "momo")   # paid at submission: pay completes itself on receive
+    echo(f"{'':11} {d.code:<28} paid through MoMo before reception")
     codes.append(demo.run_steps(d).code)
 
     codes += _deadlines(demo, citizen)
@@ -192,6 +241,12 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
             (apologies / f"{dossier.code}.html").write_text(html, encoding="utf-8")
     intact = sum(engine.verify_audit(code) for code in codes)
     _summary(finals, intact, [e for c in codes for e in engine.history(c)], echo)
+    payments = engine.payment_summary()
+    review = engine.payment_callbacks(review=True)
+    echo(f"online payment rate: {payments.online}/{payments.total} paid dossiers "
+         f"({payments.online_rate:.0%}); receipts issued: "
+         f"{sum(len(engine.receipts(c)) for c in codes)}; callbacks kept for review: "
+         f"{len(review)}")
     echo(f"database: {out_dir / 'dossier.db'}")
     echo(f"control sheets: {sheets}/ ({len(finals)} files)")
     echo(f"reception receipts: {receipts}/  apology letters: {apologies}/ ({letters} files)")

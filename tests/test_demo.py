@@ -57,3 +57,17 @@ def test_demo_never_prints_citizen_id_numbers(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--out", str(tmp_path / "d")]) == 0
     assert "001090012345" not in capsys.readouterr().out
+
+
+def test_demo_pays_online_and_at_the_counter(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path / "d")]) == 0
+    printed = capsys.readouterr()
+    assert "pay (vnpay)" in printed.out
+    assert "pay (tiền mặt)" in printed.out
+    assert '"RspCode":"02"' in printed.out      # the replayed callback changed nothing
+    assert '"RspCode":"97"' in printed.out      # the forged one neither
+    assert "paid through MoMo before reception" in printed.out
+    assert "online payment rate: 3/11 paid dossiers (27%)" in printed.out
+    assert "callbacks kept for review: 1" in printed.out
+    assert printed.err == ""
