@@ -21,13 +21,17 @@ from dossier.actors import Actor
 from dossier.billing import instructions
 from dossier.clock import LOCAL_TZ
 from dossier.documents import render_apology_letter, render_control_sheet, render_receipt
+from dossier.documents.pdf import new_document
 from dossier.engine import Engine
 from dossier.errors import DossierError
 from dossier.payments import FakeProviderService, MomoGateway, VnpayGateway
 from dossier.payments.fake import demo_momo_config, demo_vnpay_config
 from dossier.procedure import Procedure, load_procedure
-from dossier.records import Dossier, Event, Payment
+from dossier.records import Dossier, Event, Payment, SignatureRequest
 from dossier.resources import samples
+from dossier.signing import CscRemoteSigner, LocalSigner, PhoneConfirmSigner, Signer
+from dossier.signing.fakes import FakeCscService, FakePhoneService
+from dossier.signing.testpki import TEST_PASSPHRASE, TestPki, build_test_pki
 from dossier.sla import TIMELINESS_LABELS
 from dossier.states import Role, State, Step
 from dossier.testing import FrozenClock
@@ -39,7 +43,7 @@ BUILDING_PERMIT = "1.009994"  # cấp giấy phép xây dựng nhà ở riêng l
 COMMUNE = "000.00.12.H12"     # illustrative agency codes (mã đơn vị)
 PROVINCE = "000.00.05.H12"
 _SHORT = {COMMUNE: "xa", PROVINCE: "tinh"}
-SCAN = b"%PDF-1.4\n% scanned original (demo)\n"
+SIGNERS = ("local", "csc", "phone")  # the demo's results rotate over the three signers
 
 
 @dataclass
@@ -49,7 +53,10 @@ class Demo:
     out: Callable[[str], None]
     provider: FakeProviderService
     citizen: Actor
+    phone: FakePhoneService
     shown_bad_callbacks: bool = False
+    signed: int = 0
+    phone_rejected: bool = False
 
     def staff(self, role: Role, agency: str) -> Actor:
         return Actor(id=f"{role.value}-{_SHORT[agency]}", role=role, agency=agency)
@@ -96,10 +103,54 @@ class Demo:
             if spec.name is Step.PAY:
                 dossier = self.pay(dossier, actor)
                 continue
+            if spec.name is Step.SIGN:
+                dossier = self.sign(dossier, actor)
+                continue
+            if spec.name is Step.CERTIFY:
+                dossier = self.certify(dossier, procedure, actor)
+                continue
             if spec.name is Step.RETURN:
                 data = {"method": "online" if dossier.channel == "online" else "counter"}
             dossier = self.fire(dossier, spec.trigger, actor, **data)
         return dossier
+
+    def sign(self, dossier: Dossier, leader: Actor) -> Dossier:
+        """Sign the result: locally, through the fake CSC service, or on the signer's phone
+        (the first phone request is rejected on the phone and asked again)."""
+        self.tick()
+        code, signer = dossier.code, SIGNERS[self.signed % len(SIGNERS)]
+        self.signed += 1
+        name = f"Lãnh đạo {leader.id}"
+        outcome = self.engine.sign_result(code, actor=leader, signer=signer, signer_name=name)
+        while isinstance(outcome, SignatureRequest):
+            if not self.phone_rejected:
+                self.phone_rejected = True
+                self.phone.reject(outcome.transaction_id, "Cần xem lại nội dung")
+                self.engine.poll_signatures()
+                self.out(f"{'':11} {code:<28} sign (phone)        rejected on the phone, "
+                         "asked again")
+                outcome = self.engine.sign_result(code, actor=leader, signer=signer,
+                                                  signer_name=name)
+                continue
+            self.phone.confirm(outcome.transaction_id)
+            self.engine.poll_signatures()
+            outcome = self.engine.get(code)
+        self.show(dossier, outcome, f"sign ({signer})", leader)
+        return outcome
+
+    def certify(self, dossier: Dossier, procedure: Procedure, certifier: Actor) -> Dossier:
+        """Issue the certified electronic copy of each original, signed by the certifier."""
+        self.tick()
+        after = dossier
+        for component in procedure.components:
+            if component.may_certify:
+                after = self.engine.certify_copy(dossier.code, component.id, actor=certifier,
+                                                 signer="local",
+                                                 certifier_name=f"Công chức {certifier.id}")
+        number = [d.number for d in self.engine.documents(dossier.code)
+                  if d.kind == "certified_copy"]
+        self.show(dossier, after, f"certify (số {', '.join(map(str, number))})", certifier)
+        return after
 
     def pay(self, dossier: Dossier, clerk: Actor) -> Dossier:
         """Online dossiers pay through the fake VNPay; the others at the counter."""
@@ -141,7 +192,8 @@ class Demo:
         for component in procedure.components:
             if (component.must_digitise or component.may_certify) and \
                     component.id not in stored:
-                self.engine.attach(dossier.code, component.id, SCAN + component.id.encode(),
+                self.engine.attach(dossier.code, component.id, _scan(component.name,
+                                                                     self.clock.now()),
                                    f"{component.id}.pdf", actor=actor)
                 self.out(f"{'':11} {dossier.code:<28} attach {component.id}")
 
@@ -151,24 +203,41 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
     out_dir.mkdir(parents=True, exist_ok=True)
     for leftover in ("dossier.db", "dossier.db-wal", "dossier.db-shm"):
         (out_dir / leftover).unlink(missing_ok=True)
-    sheets, receipts, apologies = (out_dir / "phieu-kiem-soat", out_dir / "giay-tiep-nhan",
-                                   out_dir / "phieu-xin-loi")
-    for folder in (sheets, receipts, apologies):
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir()
+    for name in ("phieu-kiem-soat", "giay-tiep-nhan", "phieu-xin-loi", "ky-so"):
+        shutil.rmtree(out_dir / name, ignore_errors=True)
+        (out_dir / name).mkdir()
 
     # Monday 30 June 2025, 08:00 in Hà Nội: the last day of the district-level rules.
     clock = FrozenClock(datetime(2025, 6, 30, 8, 0, tzinfo=LOCAL_TZ))
+    pki = build_test_pki(clock)   # a throw-away PKI: root, CA, signers, valid at the demo's time
+    with FakeCscService(pki, clock=clock) as csc, FakePhoneService(pki, clock=clock) as phone:
+        signers: dict[str, Signer] = {
+            "local": LocalSigner.from_pkcs12(pki.pkcs12(pki.signer), TEST_PASSPHRASE,
+                                             clock=clock),
+            "csc": CscRemoteSigner(csc.url, token=csc.token, pin=csc.pin, clock=clock),
+            "phone": PhoneConfirmSigner(phone.url, client_id=phone.client_id,
+                                        client_secret=phone.client_secret, user_id="signer",
+                                        clock=clock),
+        }
+        return _run(out_dir, clock, signers, phone, pki, echo)
+
+
+def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: FakePhoneService,
+         pki: TestPki, echo: Callable[[str], None]) -> list[Dossier]:
+    sheets, receipts, apologies, signed = (out_dir / "phieu-kiem-soat", out_dir / "giay-tiep-nhan",
+                                           out_dir / "phieu-xin-loi", out_dir / "ky-so")
     # the payment providers are in-process fakes speaking VNPay's and MoMo's real protocols
     vnpay_config, momo_config = demo_vnpay_config(), demo_momo_config()
     provider = FakeProviderService(vnpay_config=vnpay_config, momo_config=momo_config)
     engine = Engine(f"sqlite:///{out_dir / 'dossier.db'}", clock=clock,
                     gateways=[VnpayGateway(vnpay_config, transport=provider),
-                              MomoGateway(momo_config, transport=provider)])
+                              MomoGateway(momo_config, transport=provider)],
+                    signers=signers)
     for path in samples():
         engine.register(load_procedure(path))
     citizen = Actor(id="cd-0001", role=Role.CITIZEN)
-    demo = Demo(engine=engine, clock=clock, out=echo, provider=provider, citizen=citizen)
+    demo = Demo(engine=engine, clock=clock, out=echo, provider=provider, citizen=citizen,
+                phone=phone)
     clerk_c, clerk_p = demo.staff(Role.CLERK, COMMUNE), demo.staff(Role.CLERK, PROVINCE)
     codes: list[str] = []
 
@@ -235,6 +304,11 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
         if dossier.deadlines.clock_started_at is not None:
             html = render_receipt(dossier, procedure, events)
             (receipts / f"{dossier.code}.html").write_text(html, encoding="utf-8")
+        for document in engine.documents(dossier.code):
+            name = document.filename if dossier.code in document.filename else \
+                f"{dossier.code}-{document.filename}"
+            (signed / name).write_bytes(
+                engine.read_document(dossier.code, document.sha256))
         if dossier.deadlines.extended:
             letters += 1
             html = render_apology_letter(dossier, procedure, events)
@@ -250,6 +324,11 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
     echo(f"database: {out_dir / 'dossier.db'}")
     echo(f"control sheets: {sheets}/ ({len(finals)} files)")
     echo(f"reception receipts: {receipts}/  apology letters: {apologies}/ ({letters} files)")
+    (signed / "test-root.pem").write_bytes(pki.root.cert_pem)
+    documents = [d for c in codes for d in engine.documents(c)]
+    copies = sum(d.kind == "certified_copy" for d in documents)
+    echo(f"signed PDFs: {signed}/ ({len(documents) - copies} results, {copies} certified "
+         "copies; check them with pdfsig, trusting test-root.pem)")
     engine.close()
     return finals
 
@@ -296,6 +375,14 @@ def _deadlines(demo: Demo, citizen: Actor) -> list[str]:
             apology = demo.run_steps(apology)
         day += timedelta(days=1)
     return [late.code, apology.code, posted.code, permit.code]
+
+
+def _scan(name: str, at: datetime) -> bytes:
+    """A stand-in for the scanner: a one-page PDF naming the original."""
+    pdf = new_document(title=name, created_at=at)
+    pdf.add_page()
+    pdf.multi_cell(0, 8, f"{name}\n(bản chính, bản quét dùng cho bản demo)")
+    return bytes(pdf.output())
 
 
 def _summary(finals: list[Dossier], intact: int, events: list[Event],

@@ -56,14 +56,18 @@ from dossier.procedure.model import Procedure, ServiceLevel
 from dossier.records import (
     Attachment,
     ClockPause,
+    DocumentRecord,
     Dossier,
     Event,
     Payment,
     PaymentCallback,
     Refund,
+    SignatureRequest,
     StoredReceipt,
 )
 from dossier.rulebook import RuleBook
+from dossier.signatures import DEFAULT_CERTIFIER_TITLE, Signatures
+from dossier.signing.base import Signer
 from dossier.states import FINAL_STATES, Role, State, Trigger
 from dossier.store import repository as repo
 from dossier.store.database import Database, Tx
@@ -97,7 +101,8 @@ class Engine:
                  default_calendar: WorkingCalendar | None = None,
                  gateways: GatewayRegistry | Iterable[PaymentGateway] | None = None,
                  receipt_issuer: ReceiptIssuer | None = None,
-                 receipts: ReceiptSettings | None = None) -> None:
+                 receipts: ReceiptSettings | None = None,
+                 signers: Mapping[str, Signer] | None = None) -> None:
         calendars = dict(calendars or {})
         for agency, calendar in calendars.items():
             if not isinstance(calendar, WorkingCalendar):
@@ -122,6 +127,8 @@ class Engine:
         self._cache_lock = threading.Lock()
         try:
             self._billing = Billing(self, registry, receipt_issuer, receipts)
+            self._signatures = Signatures(
+                self, signers or {}, agency_names=receipts.agency_names if receipts else None)
         except BaseException:
             self.db.dispose()
             raise
@@ -590,6 +597,49 @@ class Engine:
     def issue_pending_receipts(self) -> int:
         """Produce receipts numbered but not issued yet (the issuer failed); return how many."""
         return self._billing.issue_receipts()
+
+    # --- signatures and certified copies (dossier.signatures) -------------------------------
+
+    def sign_result(self, code: str, *, actor: Actor, signer: str,
+                    document: bytes | None = None, signer_name: str | None = None,
+                    lookup_url: str = "") -> Dossier | SignatureRequest:
+        """Sign the dossier's result with the signer registered as ``signer`` (the leader of
+        the ``sign`` step acts). A signer that signs at once fires ``sign`` and returns the
+        dossier; a remote signer returns the pending :class:`SignatureRequest`, completed by
+        :meth:`poll_signatures` (the worker) or :meth:`signature_callback`. ``document``
+        defaults to the result page rendered from ``templates/ket-qua.html.j2``."""
+        return self._signatures.sign_result(code, actor=actor, signer=signer, document=document,
+                                            signer_name=signer_name, lookup_url=lookup_url)
+
+    def poll_signatures(self, now: datetime | None = None, *, batch: int = 100) -> dict[str, int]:
+        """Ask remote signers about pending requests; fire ``sign`` for those now signed."""
+        return self._signatures.poll_signatures(now, batch=batch)
+
+    def signature_callback(self, provider: str, transaction_id: str) -> SignatureRequest:
+        """A signing service said a request changed: poll that one request now."""
+        return self._signatures.signature_callback(provider, transaction_id)
+
+    def certify_copy(self, code: str, component: str, *, actor: Actor, signer: str,
+                     certifier_name: str | None = None,
+                     certifier_title: str = DEFAULT_CERTIFIER_TITLE) -> Dossier:
+        """Issue the electronic certified copy (bản sao điện tử chứng thực từ bản chính) of a
+        stored original: statement page with its number and book, signed; ``certify`` fires
+        once every certifiable component has its copy."""
+        return self._signatures.certify_copy(code, component, actor=actor, signer=signer,
+                                             certifier_name=certifier_name,
+                                             certifier_title=certifier_title)
+
+    def documents(self, code: str) -> list[DocumentRecord]:
+        """The dossier's signed documents (results, certified copies), oldest first."""
+        return self._signatures.documents(code)
+
+    def read_document(self, code: str, sha256: str) -> bytes:
+        """The bytes of one of the dossier's documents."""
+        return self._signatures.read_document(code, sha256)
+
+    def signature_requests(self, code: str) -> list[SignatureRequest]:
+        """The dossier's remote signature requests, oldest first."""
+        return self._signatures.requests(code)
 
     def payments(self, code: str) -> list[Payment]:
         """The dossier's payment attempts, oldest first."""

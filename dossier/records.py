@@ -232,3 +232,61 @@ class PaymentCallback:
     @property
     def needs_review(self) -> bool:
         return self.verdict not in ("confirmed", "already_processed")
+
+
+#: Kinds of documents the engine produces for a dossier (``DocumentRecord.kind``).
+DOCUMENT_KINDS = ("result", "certified_copy")
+#: Where a remote signature request stands (``SignatureRequest.state``).
+SIGNATURE_REQUEST_STATES = ("pending", "signed", "rejected", "expired")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentRecord:
+    """A signed document the engine produced for a dossier: its result (kết quả) or a
+    certified electronic copy (bản sao điện tử có chứng thực). The content is in the blob
+    store under ``sha256``.
+
+    ``signed_by`` is the person who signed (the leader or certifier, also when a remote
+    signature was completed by the worker); ``provider`` the name of the signer it was
+    signed with. A certified copy also has ``component`` (what it copies), ``number`` and
+    ``book`` (số chứng thực, quyển số).
+    """
+
+    dossier_code: str
+    kind: str
+    filename: str
+    sha256: str
+    size: int
+    media_type: str
+    signed_by: str
+    provider: str
+    created_at: datetime
+    component: str | None = None
+    number: int | None = None
+    book: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignatureRequest:
+    """A remote signature (ký số từ xa) the engine is waiting for.
+
+    ``state`` is one of :data:`SIGNATURE_REQUEST_STATES`; ``provider`` is the name of the
+    signer the request went to and ``transaction_id`` the remote service's id for it.
+    ``reason`` says why it was rejected or expired; ``document_sha256`` is the signed result
+    once there is one. The ticket needed to finish the signature stays in the database.
+    """
+
+    dossier_code: str
+    provider: str
+    state: str
+    transaction_id: str
+    requested_by: str
+    requested_at: datetime
+    expires_at: datetime
+    resolved_at: datetime | None = None
+    reason: str | None = None
+    document_sha256: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.state == "pending"

@@ -13,7 +13,9 @@ trigger                   data
                           ``method`` (``cash``/``pos``/``transfer``/``online``; default
                           ``cash``), ``reference`` (receipt or transaction number)
 ``approve``               —
-``sign``                  —
+``sign``                  ``document`` (the SHA-256 of the signed result, 64 lower-case
+                          hex digits; recorded by :class:`dossier.signatures.Signatures`,
+                          whose ``documents()`` lists it)
 ``return_result``         ``method``: ``counter`` / ``online`` / ``post``
 ``request_supplement``    ``reason`` (required), ``components`` (ids of missing components),
                           ``legal_basis`` (for the clock-pause ledger; default: the
@@ -67,6 +69,13 @@ def _instant(name: str, value: Any, _: Procedure) -> str:
     return value.astimezone(LOCAL_TZ).isoformat()
 
 
+def _sha256(name: str, value: Any, _: Procedure) -> str:
+    if not isinstance(value, str) or len(value) != 64 \
+            or any(c not in "0123456789abcdef" for c in value):
+        raise InvalidInput(f"{name} must be a SHA-256 digest: 64 lower-case hex digits")
+    return value
+
+
 def _one_of(*choices: str) -> Check:
     def check(name: str, value: Any, _: Procedure) -> str:
         if value not in choices:
@@ -90,6 +99,7 @@ _SPECS: dict[Trigger, dict[str, tuple[Check, bool]]] = {
     Trigger.PAY: {"amount": (_amount, True),
                   "method": (_one_of("cash", "pos", "transfer", "online"), False),
                   "reference": (_text, False)},
+    Trigger.SIGN: {"document": (_sha256, False)},
     Trigger.RETURN_RESULT: {"method": (_one_of("counter", "online", "post"), False)},
     Trigger.REQUEST_SUPPLEMENT: {"reason": (_text, True), "components": (_component_ids, False),
                                  "legal_basis": (_text, False)},

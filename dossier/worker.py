@@ -35,6 +35,7 @@ log = logging.getLogger("dossier.worker")
 
 SWEEP_JOB_ID = "dossier-sweep"
 PAYMENTS_JOB_ID = "dossier-payments"
+SIGNATURES_JOB_ID = "dossier-signatures"
 
 
 class Worker:
@@ -47,13 +48,18 @@ class Worker:
 
     def __init__(self, engine: Engine, *, interval: float = 30.0, batch: int = 500,
                  payments_interval: float | None = 60.0,
-                 payments_older_than: timedelta = MOP_UP_AFTER) -> None:
+                 payments_older_than: timedelta = MOP_UP_AFTER,
+                 signatures_interval: float | None = 15.0) -> None:
         if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
             raise InvalidInput("interval must be a positive number of seconds")
         if payments_interval is not None and (
                 not isinstance(payments_interval, int | float)
                 or isinstance(payments_interval, bool) or payments_interval <= 0):
             raise InvalidInput("payments_interval must be a positive number of seconds or None")
+        if signatures_interval is not None and (
+                not isinstance(signatures_interval, int | float)
+                or isinstance(signatures_interval, bool) or signatures_interval <= 0):
+            raise InvalidInput("signatures_interval must be a positive number of seconds or None")
         if not isinstance(payments_older_than, timedelta) \
                 or payments_older_than < timedelta(0):
             raise InvalidInput("payments_older_than must be a non-negative timedelta")
@@ -64,6 +70,8 @@ class Worker:
         self.batch = batch
         self.payments_interval = None if payments_interval is None else float(payments_interval)
         self.payments_older_than = payments_older_than
+        self.signatures_interval = (None if signatures_interval is None
+                                    else float(signatures_interval))
         self.sweeps = 0
         self.fired = 0
         self.mop_ups = 0
@@ -96,6 +104,20 @@ class Worker:
             self.mop_ups += 1
         return report
 
+    def poll_signatures_once(self) -> dict[str, int] | None:
+        """Ask remote signers about pending requests; None if the database was busy."""
+        try:
+            return self.engine.poll_signatures()
+        except ConcurrencyConflict:
+            log.info("signature poll skipped: the database is busy")
+            return None
+
+    def _signatures_job(self) -> None:
+        try:
+            self.poll_signatures_once()
+        except Exception:  # keep the schedule alive; pending requests stay pending
+            log.exception("signature poll failed; the next run asks again")
+
     def _payments_job(self) -> None:
         try:
             self.mop_up_once()
@@ -115,6 +137,10 @@ class Worker:
         if self.payments_interval is not None:
             scheduler.add_job(self._payments_job, "interval", seconds=self.payments_interval,
                               id=PAYMENTS_JOB_ID, max_instances=1, coalesce=True,
+                              next_run_time=datetime.now(UTC), replace_existing=True)
+        if self.signatures_interval is not None:
+            scheduler.add_job(self._signatures_job, "interval", seconds=self.signatures_interval,
+                              id=SIGNATURES_JOB_ID, max_instances=1, coalesce=True,
                               next_run_time=datetime.now(UTC), replace_existing=True)
         self._scheduler = scheduler
         return scheduler

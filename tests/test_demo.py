@@ -2,31 +2,63 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from dossier.cli import main
+from dossier.signing import verify
 
 
-def test_demo_returns_dossiers_and_writes_inside_out(tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "-> returned" in printed
-    assert "audit chains intact: 13/13" in printed
-    assert (out / "dossier.db").exists()
-    sheets = sorted((out / "phieu-kiem-soat").glob("*.html"))
+@dataclass(frozen=True)
+class DemoRun:
+    root: Path
+    out: Path
+    printed: str
+    errors: str
+
+
+def _run(root: Path) -> DemoRun:
+    out = root / "demo"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert main(["demo", "--out", str(out)]) == 0
+    return DemoRun(root=root, out=out, printed=stdout.getvalue(), errors=stderr.getvalue())
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """One demo run shared by the tests of this module (it signs a dozen PDFs)."""
+    return _run(tmp_path_factory.mktemp("demo"))
+
+
+def test_demo_returns_dossiers_and_writes_inside_out(demo: DemoRun) -> None:
+    assert "-> returned" in demo.printed
+    assert "audit chains intact: 13/13" in demo.printed
+    assert (demo.out / "dossier.db").exists()
+    sheets = sorted((demo.out / "phieu-kiem-soat").glob("*.html"))
     assert len(sheets) == 13
     assert "Phiếu kiểm soát quá trình giải quyết hồ sơ" in sheets[0].read_text(encoding="utf-8")
+    assert {p.name for p in demo.root.iterdir()} == {"demo"}
+    assert demo.errors == ""
 
 
-def test_demo_shows_deadlines_timers_and_an_apology_letter(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+def test_demo_rerun_starts_fresh(demo: DemoRun, tmp_path: Path) -> None:
+    again = _run(demo.root)
+    assert again.printed == demo.printed
+    assert len(list((again.out / "ky-so").glob("*.pdf"))) == 10
+
+
+def test_demo_never_prints_citizen_id_numbers(demo: DemoRun) -> None:
+    assert "001090012345" not in demo.printed + demo.errors
+
+
+def test_demo_shows_deadlines_timers_and_an_apology_letter(demo: DemoRun) -> None:
+    printed, out = demo.printed, demo.out
     assert "hẹn trả 11:16 15/07/2025" in printed          # 10 working days from reception
     assert "worker sweep: 1 sla_warning" in printed
     assert "worker sweep: 1 overdue" in printed
@@ -42,32 +74,35 @@ def test_demo_shows_deadlines_timers_and_an_apology_letter(
     sheet = (out / "phieu-kiem-soat" / letter.name).read_text(encoding="utf-8")
     assert "Quá hạn" in sheet
     assert "hẹn lại: 16:00 21/07/2025" in sheet
-    assert {p.name for p in tmp_path.iterdir()} == {"demo"}
 
 
-def test_demo_rerun_starts_fresh(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out)]) == 0
-    first = capsys.readouterr().out
-    assert main(["demo", "--out", str(out)]) == 0
-    assert capsys.readouterr().out == first
+def test_demo_pays_online_and_at_the_counter(demo: DemoRun) -> None:
+    printed = demo.printed
+    assert "pay (vnpay)" in printed
+    assert "pay (tiền mặt)" in printed
+    assert '"RspCode":"02"' in printed      # the replayed callback changed nothing
+    assert '"RspCode":"97"' in printed      # the forged one neither
+    assert "paid through MoMo before reception" in printed
+    assert "online payment rate: 3/11 paid dossiers (27%)" in printed
+    assert "callbacks kept for review: 1" in printed
 
 
-def test_demo_never_prints_citizen_id_numbers(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", str(tmp_path / "d")]) == 0
-    assert "001090012345" not in capsys.readouterr().out
-
-
-def test_demo_pays_online_and_at_the_counter(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", str(tmp_path / "d")]) == 0
-    printed = capsys.readouterr()
-    assert "pay (vnpay)" in printed.out
-    assert "pay (tiền mặt)" in printed.out
-    assert '"RspCode":"02"' in printed.out      # the replayed callback changed nothing
-    assert '"RspCode":"97"' in printed.out      # the forged one neither
-    assert "paid through MoMo before reception" in printed.out
-    assert "online payment rate: 3/11 paid dossiers (27%)" in printed.out
-    assert "callbacks kept for review: 1" in printed.out
-    assert printed.err == ""
+def test_demo_signs_every_result_and_certifies_copies(demo: DemoRun) -> None:
+    printed, folder = demo.printed, demo.out / "ky-so"
+    for signer in ("local", "csc", "phone"):
+        assert f"sign ({signer})" in printed
+    assert "rejected on the phone, asked again" in printed
+    assert "certify (số 1)" in printed
+    assert "5 results, 5 certified copies" in printed
+    # the demo's PKI is its own: trust the root it writes next to the PDFs
+    trust = (folder / "test-root.pem").read_bytes()
+    pdfs = sorted(folder.glob("*.pdf"))
+    assert len(pdfs) == 10
+    for pdf in pdfs:
+        [report] = verify(pdf.read_bytes(), [trust])
+        assert report.ok, (pdf.name, report.reasons)
+        assert report.subfilter == "ETSI.CAdES.detached"
+    copy = next(p for p in pdfs if "ban-sao" in p.name)
+    text = subprocess.run(["pdftotext", str(copy), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Chứng thực bản sao đúng với bản chính" in text

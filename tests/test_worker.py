@@ -70,3 +70,10 @@ def test_the_worker_command_sweeps_once(tmp_path: Path, clerk: Actor,
     assert "1 overdue" in capsys.readouterr().out
     assert main(["worker", "--database", url, "--once"]) == 0
     assert "nothing due" in capsys.readouterr().out
+
+
+def test_the_worker_polls_signature_requests(engine: Engine) -> None:
+    worker = Worker(engine, signatures_interval=5)
+    assert worker.poll_signatures_once() == engine.poll_signatures()
+    with pytest.raises(InvalidInput, match="signatures_interval"):
+        Worker(engine, signatures_interval=0)

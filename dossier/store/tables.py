@@ -281,3 +281,53 @@ class ReceiptRow(SQLModel, table=True):
     issuer: str | None = Field(default=None, sa_column=Column(String(32)))
     lookup_code: str | None = Field(default=None, sa_column=Column(String(128)))
     html: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class DocumentRow(SQLModel, table=True):
+    """A signed document produced for a dossier (its result, or a certified e-copy of a
+    component); the content is in ``blobs``. ``number`` and ``book`` are the số chứng thực
+    and quyển số of a certified copy."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_dossier", "dossier_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(sa_column=Column(Integer, ForeignKey("dossiers.id"),
+                                             nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    component: str | None = Field(default=None, sa_column=Column(String(64)))
+    filename: str = Field(sa_column=Column(String(255), nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), ForeignKey("blobs.sha256"),
+                                         nullable=False))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    media_type: str = Field(sa_column=Column(String(128), nullable=False))
+    signed_by: str = Field(sa_column=Column(String(128), nullable=False))
+    provider: str = Field(sa_column=Column(String(32), nullable=False))
+    number: int | None = Field(default=None, sa_column=Column(Integer))
+    book: str | None = Field(default=None, sa_column=Column(String(32)))
+    created_at: datetime = Field(sa_column=_instant())
+
+
+class SignatureRequestRow(SQLModel, table=True):
+    """A remote signature under way or done: the signer's ticket (JSON, everything needed to
+    finish after a restart) and where it stands (pending, signed, rejected, expired)."""
+
+    __tablename__ = "signature_requests"
+    __table_args__ = (Index("ix_signature_requests_dossier", "dossier_id"),
+                      Index("ix_signature_requests_state", "state", "requested_at"),
+                      Index("ix_signature_requests_transaction", "provider", "transaction_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(sa_column=Column(Integer, ForeignKey("dossiers.id"),
+                                             nullable=False))
+    provider: str = Field(sa_column=Column(String(32), nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False))
+    transaction_id: str = Field(sa_column=Column(String(128), nullable=False))
+    ticket: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    requested_by: str = Field(sa_column=Column(String(128), nullable=False))
+    requested_at: datetime = Field(sa_column=_instant())
+    expires_at: datetime = Field(sa_column=_instant())
+    resolved_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    document_sha256: str | None = Field(default=None, sa_column=Column(
+        String(64), ForeignKey("blobs.sha256")))
