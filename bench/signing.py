@@ -26,7 +26,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib.metadata import version
 from io import BytesIO
 from pathlib import Path
 
@@ -34,6 +33,8 @@ from pathlib import Path
 # shadow the `transitions` package the engine imports: take the folder off the path.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from importlib.metadata import version  # noqa: E402  (email → calendar: after the path fix)
 
 import cryptography  # noqa: E402
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
