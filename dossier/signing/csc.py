@@ -20,14 +20,12 @@ prepared PDF, the digest, the SAD bound to that digest); :meth:`CscRemoteSigner.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import aiohttp
 from cryptography import x509
-from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers.csc_signer import (
     CSCAuthorizationInfo,
     CSCAuthorizationManager,
@@ -44,6 +42,7 @@ from dossier.errors import RemoteSigningError, SignerCredentialError, SigningErr
 from dossier.signing import twophase
 from dossier.signing.base import PollResult, SignRequest, StateValue, Ticket, TicketStatus
 from dossier.signing.credentials import check_signing_certificate
+from dossier.signing.remote import run_remote
 
 T = TypeVar("T")
 
@@ -164,26 +163,8 @@ class CscRemoteSigner:
             return await twophase.finish(state, signer, self._timestamper, "the CSC service")
 
     def _run(self, work: Awaitable[T]) -> T:
-        """Run ``work`` on a private event loop; translate transport and pyHanko errors."""
-        async def guarded() -> T:
-            return await work
-        try:
-            return asyncio.run(guarded())
-        except SigningError:
-            raise
-        except TimeoutError as exc:
-            raise RemoteSigningError(
-                f"CSC service {self._url} did not answer within {self._timeout:g} s; the "
-                "dossier stays awaiting signature, try again later") from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise RemoteSigningError(
-                f"CSC service {self._url} cannot be reached ({exc}); check the URL and the "
-                "network, then try again") from exc
-        except (PyHankoSigningError, KeyError, ValueError, TypeError) as exc:
-            cause = exc.__cause__ or exc
-            raise RemoteSigningError(
-                f"CSC service {self._url} answered something unusable ({exc}: {cause}); "
-                "check the service configuration") from exc
+        return run_remote(work, service=f"CSC service {self._url}", timeout=self._timeout,
+                          unusable_hint="check the service configuration")
 
 
 class _PinAuthorization(CSCAuthorizationManager):

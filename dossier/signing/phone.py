@@ -32,7 +32,6 @@ stored in the ticket, never put in an error message.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 from collections.abc import Awaitable
@@ -48,6 +47,7 @@ from dossier.errors import RemoteSigningError, SignerCredentialError, SigningErr
 from dossier.signing import pades, twophase
 from dossier.signing.base import PollResult, SignRequest, Ticket, TicketStatus
 from dossier.signing.credentials import check_signing_certificate
+from dossier.signing.remote import run_remote
 
 T = TypeVar("T")
 _STATUSES = {"waiting": TicketStatus.PENDING, "done": TicketStatus.SIGNED,
@@ -172,22 +172,5 @@ class PhoneConfirmSigner:
         return PollResult(status=status, reason=reason)
 
     def _run(self, work: Awaitable[T]) -> T:
-        async def guarded() -> T:
-            return await work
-        try:
-            return asyncio.run(guarded())
-        except SigningError:
-            raise
-        except TimeoutError as exc:
-            raise RemoteSigningError(
-                f"the remote signing service at {self._url} did not answer within "
-                f"{self._timeout:g} s; the dossier stays awaiting signature, poll again "
-                "later") from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise RemoteSigningError(
-                f"the remote signing service at {self._url} cannot be reached ({exc}); check "
-                "the URL and the network") from exc
-        except (KeyError, IndexError, ValueError, TypeError) as exc:
-            raise RemoteSigningError(
-                f"the remote signing service at {self._url} answered something unreadable "
-                f"({type(exc).__name__}: {exc}); check the adapter's field mapping") from exc
+        return run_remote(work, service=f"the remote signing service at {self._url}",
+                          timeout=self._timeout, unusable_hint="check the adapter's field mapping")
