@@ -9,44 +9,98 @@ Quickstart::
     d = engine.submit("2.000815", applicant={"name": "Nguyễn Văn A"}, channel="counter",
                       actor=clerk)
     d = engine.fire(d.code, "receive", actor=clerk)
+
+Every name below is importable from here; the error tree and the small value modules load
+at once, the engine (SQLAlchemy, transitions) and the procedure model (pydantic) on first use
+(PEP 562), so ``import dossier`` stays cheap for a CLI or a worker that only needs part.
 """
 
 import logging
+from typing import TYPE_CHECKING
 
 from dossier.actors import Actor
 from dossier.clock import Clock, SystemClock
-from dossier.engine import Engine
 from dossier.errors import (
     AuditError,
+    CalendarError,
+    CallbackVerificationError,
     ConcurrencyConflict,
+    DocumentError,
     DossierError,
     DossierNotFound,
     GuardFailed,
+    IdempotencyConflict,
+    InvalidDocument,
     InvalidInput,
+    PaymentError,
     PermissionDenied,
     ProcedureConflict,
     ProcedureDefinitionError,
     ProcedureNotFound,
+    RefundNotAllowed,
+    RemoteSigningError,
     SchemaError,
+    SignatureRejected,
+    SignerCredentialError,
+    SigningError,
     TransitionNotAllowed,
 )
-from dossier.fees import FeeBasis, compute_fee
-from dossier.procedure import Procedure, load_procedure
-from dossier.records import Attachment, Dossier, Event
-from dossier.resources import sample_path, samples
+from dossier.plugins import lazy_exports
+from dossier.records import (
+    Attachment,
+    ClockPause,
+    Deadlines,
+    DocumentRecord,
+    Dossier,
+    Event,
+    Payment,
+    PaymentCallback,
+    PaymentState,
+    Refund,
+    RefundState,
+    SignatureRequest,
+    SignatureRequestState,
+    StoredReceipt,
+)
 from dossier.states import Role, State, Step, Trigger
+
+if TYPE_CHECKING:
+    from dossier.engine import Engine
+    from dossier.fees import FeeBasis, compute_fee
+    from dossier.procedure import Procedure, load_procedure
+    from dossier.resources import sample_path, samples
 
 __version__ = "0.1.0"
 
 # A library does not decide where its logs go: silent unless the application configures logging.
 logging.getLogger("dossier").addHandler(logging.NullHandler())
 
+_LAZY = {
+    "Engine": "dossier.engine",
+    "FeeBasis": "dossier.fees",
+    "compute_fee": "dossier.fees",
+    "Procedure": "dossier.procedure",
+    "load_procedure": "dossier.procedure",
+    "sample_path": "dossier.resources",
+    "samples": "dossier.resources",
+}
+
+
+__getattr__ = lazy_exports(__name__, _LAZY)
+
+
 __all__ = [
     "Actor",
     "Attachment",
     "AuditError",
+    "CalendarError",
+    "CallbackVerificationError",
     "Clock",
+    "ClockPause",
     "ConcurrencyConflict",
+    "Deadlines",
+    "DocumentError",
+    "DocumentRecord",
     "Dossier",
     "DossierError",
     "DossierNotFound",
@@ -54,16 +108,32 @@ __all__ = [
     "Event",
     "FeeBasis",
     "GuardFailed",
+    "IdempotencyConflict",
+    "InvalidDocument",
     "InvalidInput",
+    "Payment",
+    "PaymentCallback",
+    "PaymentError",
+    "PaymentState",
     "PermissionDenied",
     "Procedure",
     "ProcedureConflict",
     "ProcedureDefinitionError",
     "ProcedureNotFound",
+    "Refund",
+    "RefundNotAllowed",
+    "RefundState",
+    "RemoteSigningError",
     "Role",
     "SchemaError",
+    "SignatureRejected",
+    "SignatureRequest",
+    "SignatureRequestState",
+    "SignerCredentialError",
+    "SigningError",
     "State",
     "Step",
+    "StoredReceipt",
     "SystemClock",
     "TransitionNotAllowed",
     "Trigger",

@@ -18,14 +18,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dossier.actors import Actor
-from dossier.billing import instructions
 from dossier.clock import LOCAL_TZ
 from dossier.documents import render_apology_letter, render_control_sheet, render_receipt
 from dossier.documents.pdf import new_document
 from dossier.engine import Engine
-from dossier.errors import DossierError
+from dossier.errors import DossierError, GuardFailed
 from dossier.payments import FakeProviderService, MomoGateway, VnpayGateway
 from dossier.payments.fake import demo_momo_config, demo_vnpay_config
+from dossier.payments.service import instructions
 from dossier.procedure import Procedure, load_procedure
 from dossier.records import Dossier, Event, Payment, SignatureRequest
 from dossier.resources import samples
@@ -55,6 +55,7 @@ class Demo:
     citizen: Actor
     phone: FakePhoneService
     shown_bad_callbacks: bool = False
+    shown_unsigned: bool = False
     signed: int = 0
     phone_rejected: bool = False
 
@@ -121,6 +122,13 @@ class Demo:
         code, signer = dossier.code, SIGNERS[self.signed % len(SIGNERS)]
         self.signed += 1
         name = f"Lãnh đạo {leader.id}"
+        if not self.shown_unsigned:  # once: "sign" alone is refused, the signed result fires it
+            self.shown_unsigned = True
+            try:
+                self.engine.fire(code, "sign", actor=leader)
+            except GuardFailed as exc:
+                self.out(f"{'':11} {code:<28} sign                 refused without a signed "
+                         f"result ({exc.guard}); sign_result makes one")
         outcome = self.engine.sign_result(code, actor=leader, signer=signer, signer_name=name)
         while isinstance(outcome, SignatureRequest):
             if not self.phone_rejected:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from dossier.procedure.model import Procedure
-from dossier.states import State
+from dossier.procedure.model import Medium, Procedure
+from dossier.states import State, Step
 
 
 class GuardContext(Protocol):
@@ -32,6 +32,8 @@ class GuardContext(Protocol):
     @property
     def data(self) -> Mapping[str, Any]: ...
     def stored_components(self) -> frozenset[str]: ...
+    def signed_results(self) -> frozenset[str]: ...
+    def certified_components(self) -> frozenset[str]: ...
 
 
 Guard = Callable[[GuardContext], list[str]]
@@ -61,6 +63,29 @@ def fee_paid(ctx: GuardContext) -> list[str]:
     return [] if ctx.paid_amount >= ctx.fee_due else ["payment"]
 
 
+def result_signed(ctx: GuardContext) -> list[str]:
+    """sign: the ``document`` named is a signed result stored for this dossier (made by
+    ``Engine.sign_result``), unless the procedure signs on paper."""
+    if ctx.procedure.signing is Medium.PAPER:
+        return []
+    return [] if ctx.data.get("document") in ctx.signed_results() else ["signed result"]
+
+
+def copies_certified(ctx: GuardContext) -> list[str]:
+    """certify: every certifiable component that is required or was attached has its
+    certified e-copy (``Engine.certify_copy``), unless the procedure certifies on paper."""
+    if ctx.procedure.certification is Medium.PAPER:
+        return []
+    return uncertified(ctx.procedure, ctx.stored_components(), ctx.certified_components())
+
+
+def uncertified(procedure: Procedure, stored: frozenset[str],
+                certified: frozenset[str]) -> list[str]:
+    """The certifiable components, required or attached, that have no certified copy yet."""
+    return [c.id for c in procedure.components
+            if c.may_certify and (c.required or c.id in stored) and c.id not in certified]
+
+
 def received(ctx: GuardContext) -> list[str]:
     """stop from awaiting_supplement: only a dossier that was received can be stopped."""
     return [] if ctx.received else ["reception"]
@@ -81,6 +106,8 @@ GUARDS: dict[str, Guard] = {
     "originals_stored": originals_stored,
     "amount_matches_fee": amount_matches_fee,
     "fee_paid": fee_paid,
+    "result_signed": result_signed,
+    "copies_certified": copies_certified,
     "received": received,
     **{f"{ROUTING_PREFIX}{state.value}": _resumes_at(state) for state in State},
 }
@@ -90,5 +117,34 @@ GUARD_HINTS: dict[str, str] = {
     "originals_stored": "Attach the original of each listed component before certifying.",
     "amount_matches_fee": "Pass amount= equal to the dossier's fee_due.",
     "fee_paid": "Collect the fee (trigger 'pay') first.",
+    "result_signed": "Sign the result with engine.sign_result(code, actor=…, signer=…); "
+                     "it fires 'sign' with the signed document (or declare signing = "
+                     "\"paper\" in the procedure).",
+    "copies_certified": "Issue each certified copy with engine.certify_copy(code, component, "
+                        "actor=…, signer=…); the last one fires 'certify' (or declare "
+                        "certification = \"paper\" in the procedure).",
     "received": "A dossier not yet received can be refused or withdrawn, not stopped.",
 }
+
+
+#: The guards each step's trigger checks, in order; the rule book adds ``fee_paid`` to the
+#: steps after a ``pay`` step (see :func:`step_guards`).
+STEP_GUARDS: dict[Step, tuple[str, ...]] = {
+    Step.DIGITISE: ("components_digitised",),
+    Step.CERTIFY: ("originals_stored", "copies_certified"),
+    Step.PAY: ("amount_matches_fee",),
+    Step.SIGN: ("result_signed",),
+}
+#: Steps that may not complete before the fee is paid, when the procedure has a pay step
+#: earlier on.
+NEEDS_FEE: frozenset[Step] = frozenset({Step.SIGN, Step.RETURN})
+
+
+def step_guards(procedure: Procedure, step: Step) -> tuple[str, ...]:
+    """The guards of ``step`` under ``procedure``: the table's, then ``fee_paid`` when a
+    ``pay`` step comes before it."""
+    names = STEP_GUARDS.get(step, ())
+    pay_at = procedure.step_index(Step.PAY)
+    if step in NEEDS_FEE and 0 <= pay_at < procedure.step_index(step):
+        names = ("fee_paid", *names)
+    return names

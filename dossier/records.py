@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from dossier.states import FINAL_STATES, State, portal_status
@@ -124,9 +125,39 @@ class ClockPause:
     due_after: datetime | None     # the due date once it ran again
 
 
-#: Where a payment attempt stands (``Payment.state``).
-PAYMENT_STATES = ("pending", "succeeded", "failed", "cancelled", "expired", "needs_review",
-                  "refunded")
+class PaymentState(StrEnum):
+    """Where a payment attempt stands (``Payment.state``)."""
+
+    PENDING = "pending"            # opened; the citizen may still pay
+    SUCCEEDED = "succeeded"        # paid; ``consumed_at`` once it completed ``pay``
+    FAILED = "failed"              # the provider reported a failure, or refused to open it
+    CANCELLED = "cancelled"        # another payment paid the fee, or the dossier closed
+    EXPIRED = "expired"            # past its expiry and not paid
+    NEEDS_REVIEW = "needs_review"  # money moved that the dossier cannot use: refund it
+    REFUNDED = "refunded"          # everything paid was given back
+
+
+class RefundState(StrEnum):
+    """Where a refund stands (``Refund.state``)."""
+
+    REQUESTED = "requested"  # reserved; the provider is being asked
+    PENDING = "pending"      # to be paid back by hand (counter, bank transfer)
+    REFUNDED = "refunded"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class SignatureRequestState(StrEnum):
+    """Where a remote signature request stands (``SignatureRequest.state``)."""
+
+    PENDING = "pending"
+    SIGNED = "signed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+#: Where a payment attempt stands (``Payment.state``), as text.
+PAYMENT_STATES = tuple(s.value for s in PaymentState)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +176,7 @@ class Payment:
     provider: str
     amount: int
     currency: str
-    state: str
+    state: PaymentState
     method: str
     idempotency_key: str
     requested_by: str
@@ -176,7 +207,7 @@ class Refund:
     order_ref: str
     dossier_code: str
     amount: int
-    state: str
+    state: RefundState
     reason: str
     requested_by: str
     idempotency_key: str
@@ -236,8 +267,8 @@ class PaymentCallback:
 
 #: Kinds of documents the engine produces for a dossier (``DocumentRecord.kind``).
 DOCUMENT_KINDS = ("result", "certified_copy")
-#: Where a remote signature request stands (``SignatureRequest.state``).
-SIGNATURE_REQUEST_STATES = ("pending", "signed", "rejected", "expired")
+#: Where a remote signature request stands (``SignatureRequest.state``), as text.
+SIGNATURE_REQUEST_STATES = tuple(s.value for s in SignatureRequestState)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -278,7 +309,7 @@ class SignatureRequest:
 
     dossier_code: str
     provider: str
-    state: str
+    state: SignatureRequestState
     transaction_id: str
     requested_by: str
     requested_at: datetime
@@ -289,4 +320,4 @@ class SignatureRequest:
 
     @property
     def pending(self) -> bool:
-        return self.state == "pending"
+        return self.state is SignatureRequestState.PENDING

@@ -8,12 +8,13 @@ their named conditions against the dossier (a machine per dossier costs ~0.5 ms 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from transitions import Machine
 
 from dossier.errors import GuardFailed, TransitionNotAllowed
-from dossier.guards import GUARD_HINTS, GUARDS, ROUTING_PREFIX, GuardContext
+from dossier.guards import GUARD_HINTS, GUARDS, ROUTING_PREFIX, GuardContext, step_guards
 from dossier.procedure.model import Procedure
 from dossier.states import (
     FINAL_STATES,
@@ -22,7 +23,6 @@ from dossier.states import (
     SYSTEM_COMPLETABLE_STEPS,
     Role,
     State,
-    Step,
     Trigger,
 )
 
@@ -39,18 +39,6 @@ class Rule:
     is_step: bool
 
 
-def _guards_for(procedure: Procedure, step: Step) -> list[str]:
-    names = {
-        Step.DIGITISE: ["components_digitised"],
-        Step.CERTIFY: ["originals_stored"],
-        Step.PAY: ["amount_matches_fee"],
-    }.get(step, [])
-    pay_at = procedure.step_index(Step.PAY)
-    if step in (Step.SIGN, Step.RETURN) and 0 <= pay_at < procedure.step_index(step):
-        names.append("fee_paid")
-    return names
-
-
 def build_rules(procedure: Procedure) -> list[Rule]:
     """Every rule of the procedure: its steps in order, then the side exits."""
     rules: list[Rule] = []
@@ -62,7 +50,7 @@ def build_rules(procedure: Procedure) -> list[Rule]:
         if spec.name in SYSTEM_COMPLETABLE_STEPS:
             roles.add(Role.SYSTEM)
         rules.append(Rule(trigger=Trigger(spec.trigger), source=spec.state, target=target,
-                          guards=tuple(_guards_for(procedure, spec.name)),
+                          guards=step_guards(procedure, spec.name),
                           roles=frozenset(roles), is_step=True))
 
     live = set(step_states) | {State.AWAITING_SUPPLEMENT}
@@ -141,12 +129,16 @@ class RuleBook:
             roles |= rule.roles
         return roles
 
-    def resolve(self, code: str, rules: list[Rule], ctx: GuardContext) -> Rule:
+    def resolve(self, code: str, rules: list[Rule], ctx: GuardContext,
+                pending: Collection[str] = ()) -> Rule:
         """The first rule whose guards all pass; :class:`GuardFailed` for the first real guard
-        that fails (routing guards only choose between targets)."""
+        that fails (routing guards only choose between targets). Guards named in ``pending``
+        are not checked: the caller is about to satisfy them and will check again."""
         failure: GuardFailed | None = None
         for rule in rules:
             for name in rule.guards:
+                if name in pending:
+                    continue
                 missing = GUARDS[name](ctx)
                 if missing:
                     if failure is None and not name.startswith(ROUTING_PREFIX):

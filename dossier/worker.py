@@ -27,9 +27,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from dossier.billing import MOP_UP_AFTER, MopUpReport
 from dossier.engine import Engine, SweepReport
 from dossier.errors import ConcurrencyConflict, InvalidInput
+from dossier.payments.service import MOP_UP_AFTER, MopUpReport
 
 log = logging.getLogger("dossier.worker")
 

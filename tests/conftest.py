@@ -61,6 +61,10 @@ def make_procedure(code: str, steps: Sequence[str], *, version: str = "1",
                   for s in steps],
         **extra,
     }
+    # the lifecycle tests fire sign/certify themselves: their results are signed on paper;
+    # tests of digital signing pass signing="digital" (or use the samples)
+    data.setdefault("signing", "paper")
+    data.setdefault("certification", "paper")
     if effective_until is not None:
         data["effective_until"] = effective_until
     if "pay" in steps:
@@ -92,27 +96,192 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'dossier.db'}"
 
 
-def _fresh_pg_schema(url: str) -> str:
-    """A new PostgreSQL schema per test, so tests never see each other's rows."""
-    import psycopg
+# --- PostgreSQL ------------------------------------------------------------------------------
+# Migrating a PostgreSQL schema takes ~0.2 s (every CREATE TABLE makes files; so does TRUNCATE,
+# which is why the rows are DELETEd), and it used to happen for every test. Now a session
+# migrates one schema, and each test gets it back empty: rows deleted, sequences restarted,
+# a few milliseconds. A test that changed the schema itself (test_audit drops the append-only
+# trigger) leaves a different catalog fingerprint behind; that schema is set aside and a new
+# one migrated, so no test ever sees another's rows or objects.
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema}"
+# What a test could change about the schema: relations and index definitions, columns,
+# constraints, triggers (and whether they are enabled), functions.
+_PG_FINGERPRINT = """
+WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s)
+SELECT 'relation', c.relname, c.relkind::text || coalesce(pg_get_indexdef(i.indexrelid), '')
+  FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid
+ WHERE c.relnamespace = (TABLE ns)
+UNION ALL
+SELECT 'column', a.attrelid::regclass::text || '.' || a.attname,
+       format_type(a.atttypid, a.atttypmod) || a.attnotnull::text
+       || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+  FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE a.attrelid = ANY (ARRAY(SELECT oid FROM pg_class WHERE relnamespace = (TABLE ns)))
+   AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT 'constraint', conname, pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE connamespace = (TABLE ns)
+UNION ALL
+SELECT 'trigger', t.tgname, pg_get_triggerdef(t.oid) || t.tgenabled::text
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = (TABLE ns) AND NOT t.tgisinternal
+UNION ALL
+SELECT 'function', proname, md5(prosrc) FROM pg_proc WHERE pronamespace = (TABLE ns)
+ORDER BY 1, 2, 3
+"""
+
+# Whether another session holds a lock on a relation of the schema: an open transaction does
+# (idle pooled connections hold none).
+_PG_IN_USE = """
+SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                WHERE c.relnamespace = %s::regnamespace AND l.pid <> pg_backend_pid())
+"""
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    """A fresh database URL: a SQLite file, and PostgreSQL when one is reachable."""
-    if request.param == "sqlite":
-        return sqlite_url
+class PgSchemas:
+    """The PostgreSQL schemas of one test session, made and dropped over one admin connection."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.url = url
+        self._admin = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                                      autocommit=True)
+        self._made: list[str] = []
+        self._reused: str | None = None
+        self._fingerprint: list[tuple[str, str, str]] = []
+        self._revisions: list[tuple[str]] = []
+        self._empty_it = ""
+
+    def url_of(self, schema: str) -> str:
+        sep = "&" if "?" in self.url else "?"
+        return f"{self.url}{sep}options=-csearch_path%3D{schema}"
+
+    def empty(self) -> str:
+        """A new schema with nothing in it, for tests of the migrations themselves."""
+        return self.url_of(self._new_schema())
+
+    def migrated(self) -> str:
+        """The session's migrated schema with no rows, migrated anew if a test changed it."""
+        if self._reused is None or not self._emptied(self._reused):
+            self._reused = self._migrate()
+        return self.url_of(self._reused)
+
+    def close(self) -> None:
+        import psycopg
+
+        for schema in self._made:
+            try:
+                with self._admin.transaction():
+                    # a leaked transaction holding a lock must not hang the end of the run
+                    self._admin.execute("SET LOCAL lock_timeout = '2s'")
+                    self._admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            except psycopg.errors.LockNotAvailable:
+                pass
+        self._admin.close()
+
+    def _new_schema(self) -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        self._admin.execute(f'CREATE SCHEMA "{schema}"')
+        self._made.append(schema)
+        return schema
+
+    def _migrate(self) -> str:
+        from graphlib import TopologicalSorter
+
+        from dossier.store import Database, upgrade
+
+        schema = self._new_schema()
+        db = Database(self.url_of(schema))
+        try:
+            upgrade(db)
+        finally:
+            db.dispose()
+        self._fingerprint = self._fingerprint_of(schema)
+        self._revisions = self._admin.execute(
+            f'SELECT version_num FROM "{schema}".alembic_version').fetchall()
+        # DELETE rather than TRUNCATE, children before parents (the foreign keys are not
+        # deferrable); the append-only trigger of events is switched off around it.
+        tables: dict[str, set[str]] = {row[0]: set() for row in self._admin.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+            "AND tablename <> 'alembic_version'", (schema,))}
+        for child, parent in self._admin.execute(
+                "SELECT c.relname, p.relname FROM pg_constraint k "
+                "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid "
+                "WHERE k.contype = 'f' AND k.connamespace = %s::regnamespace", (schema,)):
+            if child != parent:
+                tables[parent].add(child)
+        triggered = [row[0] for row in self._admin.execute(
+            "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.relnamespace = %s::regnamespace AND NOT t.tgisinternal", (schema,))]
+        self._empty_it = "; ".join([
+            *(f'ALTER TABLE "{table}" DISABLE TRIGGER USER' for table in triggered),
+            *(f'DELETE FROM "{table}"' for table in TopologicalSorter(tables).static_order()),
+            *(f'ALTER TABLE "{table}" ENABLE TRIGGER USER' for table in triggered),
+        ])
+        return schema
+
+    def _fingerprint_of(self, schema: str) -> list[tuple[str, str, str]]:
+        return self._admin.execute(_PG_FINGERPRINT, {"schema": schema}).fetchall()
+
+    def _emptied(self, schema: str) -> bool:
+        """Delete the rows of ``schema``; False if a test changed it or left a transaction open
+        on it (a leaked engine or a thread still running: what it commits later could show)."""
+        import psycopg
+
+        if self._fingerprint_of(schema) != self._fingerprint:
+            return False
+        if self._admin.execute(_PG_IN_USE, (schema,)).fetchone() != (False,):
+            return False
+        try:
+            with self._admin.transaction():
+                self._admin.execute("SET LOCAL lock_timeout = '2s'")
+                self._admin.execute(f'SET LOCAL search_path TO "{schema}"')
+                if self._admin.execute("SELECT version_num FROM alembic_version").fetchall() \
+                        != self._revisions:
+                    return False
+                self._admin.execute(self._empty_it)
+                self._admin.execute(
+                    "SELECT setval(format('%%I.%%I', schemaname, sequencename), start_value, "
+                    "false) FROM pg_sequences WHERE schemaname = %s", (schema,))
+        except psycopg.errors.LockNotAvailable:  # one began since _PG_IN_USE looked
+            return False
+        return True
+
+
+@pytest.fixture(scope="session")
+def pg_schemas() -> Iterator[PgSchemas]:
     url = postgres_url()
     if url is None:
         pytest.skip("no PostgreSQL: set DOSSIER_PG_URL or run under pg_virtualenv")
-    return _fresh_pg_schema(url)
+    schemas = PgSchemas(url)
+    yield schemas
+    schemas.close()
+
+
+_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=_BACKENDS)
+def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """A database without rows: a new SQLite file, and PostgreSQL when one is reachable.
+
+    The PostgreSQL one already has the schema (the session's schema, emptied); the SQLite
+    file is created, schema and all, by the first ``Engine``.
+    """
+    if request.param == "sqlite":
+        return sqlite_url
+    schemas: PgSchemas = request.getfixturevalue("pg_schemas")
+    return schemas.migrated()
+
+
+@pytest.fixture(params=_BACKENDS)
+def empty_db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """A database with nothing in it, not even the schema: for tests of the migrations."""
+    if request.param == "sqlite":
+        return sqlite_url
+    schemas: PgSchemas = request.getfixturevalue("pg_schemas")
+    return schemas.empty()
 
 
 @pytest.fixture

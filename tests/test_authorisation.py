@@ -232,14 +232,17 @@ def test_a_clerk_may_not_submit_for_another_agency(eng: Engine, clerk: Actor) ->
 # --- system --------------------------------------------------------------------------------
 
 
-def test_system_may_confirm_a_payment_on_behalf_of_the_payer(
+def test_system_may_not_record_a_fee_by_firing_pay_the_gateway_callback_does(
         eng: Engine, citizen: Actor, staff: dict[str, Actor]) -> None:
+    # fire("pay") records a fee a person took at the counter; an online payment completes
+    # pay through its provider's callback (see test_payment_engine)
     code = walk_to(eng, submit_online(eng, citizen).code, "awaiting_payment", staff).code
-    dossier = eng.fire(code, "pay", actor=Actor.system(), on_behalf_of=citizen.id,
-                       amount=FEE, method="online", reference="VNP123")
-    assert dossier.state == "processing"
-    last = eng.history(code)[-1]
-    assert (last.actor, last.on_behalf_of) == ("system", citizen.id)
+    before = snapshot(eng, code)
+    with pytest.raises(PermissionDenied, match="take the fee at the counter"):
+        eng.fire(code, "pay", actor=Actor.system(), on_behalf_of=citizen.id,
+                 amount=FEE, method="online", reference="VNP123")
+    assert snapshot(eng, code) == before
+    assert eng.payments(code) == []
 
 
 def test_system_may_report_a_remote_signature_on_behalf_of_the_signer(

@@ -16,10 +16,18 @@ from dossier.errors import GuardFailed, ProcedureNotFound
 from dossier.fees import FeeBasis, compute_fee
 from dossier.procedure import AgencyLevel, FeeKind, Procedure, TimeUnit, read_procedure
 from dossier.states import Step
-from dossier.testing import FrozenClock, Scenario, ScenarioResult, step
+from dossier.testing import (
+    FrozenClock,
+    Scenario,
+    ScenarioResult,
+    scanned_pdf,
+    step,
+    test_signer,
+)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 PDF = b"%PDF-1.4\n% scanned for the test\n"
+SCAN = scanned_pdf("Giấy khai sinh (bản chính)")
 
 CHUNG_THUC = SAMPLES / "chung-thuc-ban-sao-dien-tu.toml"
 CHUNG_THUC_2018 = SAMPLES / "chung-thuc-ban-sao-dien-tu-2018.toml"
@@ -99,14 +107,20 @@ def test_each_sample_runs_through_its_steps_to_returned(path: Path) -> None:
     start = datetime.combine(procedure.effective_from + timedelta(days=1), time(2), tzinfo=UTC)
     scenario = Scenario(procedure, start=start, fee_basis={"pages": 3, "copies": 2})
     due = compute_fee(procedure.fee, FeeBasis.parse({"pages": 3, "copies": 2}))
-    to_attach = {c.id: PDF + c.id.encode() for c in procedure.components
+    to_attach = {c.id: scanned_pdf(c.name) for c in procedure.components
                  if c.must_digitise or c.may_certify}
     steps = []
     for spec in procedure.steps:
         data: dict[str, Any] = {"amount": due} if spec.name is Step.PAY else {}
         attach = to_attach if spec.name in (Step.DIGITISE, Step.CERTIFY) else None
-        steps.append(step(spec.role.value, spec.trigger, attach=attach,
-                          advance=timedelta(minutes=10), **data))
+        if spec.name is Step.SIGN:  # digital signing: the signed result fires sign
+            steps.append(step(spec.role.value, "sign_result", advance=timedelta(minutes=10)))
+        elif spec.name is Step.CERTIFY:  # one certified copy each; the last fires certify
+            steps.extend(step(spec.role.value, "certify_copy", component=c.id, attach=attach)
+                         for c in procedure.components if c.may_certify and c.required)
+        else:
+            steps.append(step(spec.role.value, spec.trigger, attach=attach,
+                              advance=timedelta(minutes=10), **data))
     result = run(scenario, *steps)
     assert result.state == "returned"
     assert result.dossier.procedure_version == procedure.version
@@ -138,20 +152,25 @@ def test_chung_thuc_fee_is_tiered_and_capped_per_copy(path: Path, pages: int, co
 
 
 def test_chung_thuc_is_received_digitised_paid_certified_and_returned() -> None:
-    result = run(
-        Scenario(CHUNG_THUC, fee_basis={"pages": 3}),
+    result = Scenario(CHUNG_THUC, fee_basis={"pages": 3}).run(
         step("clerk", "receive"),
         step("clerk", "digitise", expect=GuardFailed),
-        step("clerk", "digitise", attach={"ban_chinh": PDF}),
+        step("clerk", "digitise", attach={"ban_chinh": SCAN}),
         step("clerk", "pay", amount=5_000, method="cash"),
-        step("certifier", "certify"),
+        step("certifier", "certify", expect=GuardFailed),  # no certified copy yet
+        step("certifier", "certify_copy", component="ban_chinh"),
         step("clerk", "return_result", method="counter"),
     )
     assert result.state == "returned"
     assert result.dossier.fee_due == result.dossier.paid_amount == 5_000
-    [blocked] = result.errors
+    blocked, uncopied = result.errors
     assert isinstance(blocked, GuardFailed)
     assert (blocked.guard, blocked.missing) == ("components_digitised", ("ban_chinh",))
+    assert isinstance(uncopied, GuardFailed)
+    assert (uncopied.guard, uncopied.missing) == ("copies_certified", ("ban_chinh",))
+    [copy] = result.engine.documents(result.dossier.code)
+    assert (copy.kind, copy.component, copy.number) == ("certified_copy", "ban_chinh", 1)
+    result.engine.close()
     assert result.triggers == ["submit", "receive", "digitise", "pay", "certify",
                                "return_result"]
 
@@ -173,9 +192,9 @@ def test_chung_thuc_2018_runs_at_the_district_before_july_2025() -> None:
         Scenario(CHUNG_THUC_2018, fee_basis={"pages": 1, "copies": 3},
                  start=local(2025, 6, 30, 8)),
         step("clerk", "receive"),
-        step("clerk", "digitise", attach={"ban_chinh": PDF}),
+        step("clerk", "digitise", attach={"ban_chinh": SCAN}),
         step("clerk", "pay", amount=6_000),
-        step("certifier", "certify"),
+        step("certifier", "certify_copy", component="ban_chinh"),
         step("clerk", "return_result"),
     )
     assert result.state == "returned"
@@ -187,7 +206,7 @@ def test_chung_thuc_2018_runs_at_the_district_before_july_2025() -> None:
 @pytest.fixture
 def two_versions() -> Iterator[tuple[Engine, FrozenClock]]:
     clock = FrozenClock(local(2025, 6, 30, 9))
-    engine = Engine.in_memory(clock=clock)
+    engine = Engine.in_memory(clock=clock, signers={"test": test_signer(clock)})
     # registered newest first: the choice must come from the dates, not the order
     engine.register(load_procedure(CHUNG_THUC))
     engine.register(load_procedure(CHUNG_THUC_2018))
@@ -244,12 +263,15 @@ def test_a_dossier_keeps_its_version_for_life(two_versions: tuple[Engine, Frozen
     clock.set(local(2025, 7, 1, 8))  # the new rules are in force from here on
     assert submit(engine).procedure_version == "2025.07"
     engine.fire(dossier.code, "receive", actor=CLERK)
-    engine.attach(dossier.code, "ban_chinh", PDF, "ban_chinh.pdf", actor=CLERK)
+    engine.attach(dossier.code, "ban_chinh", SCAN, "ban_chinh.pdf", actor=CLERK)
     moves: list[tuple[str, Actor, dict[str, Any]]] = [
         ("digitise", CLERK, {}), ("pay", CLERK, {"amount": 5_000}),
-        ("certify", certifier, {}), ("return_result", CLERK, {})]
+        ("certify_copy", certifier, {}), ("return_result", CLERK, {})]
     for trigger, actor, data in moves:
-        dossier = engine.fire(dossier.code, trigger, actor=actor, **data)
+        if trigger == "certify_copy":
+            dossier = engine.certify_copy(dossier.code, "ban_chinh", actor=actor, signer="test")
+        else:
+            dossier = engine.fire(dossier.code, trigger, actor=actor, **data)
         assert dossier.procedure_version == "2021.12"
     final = engine.get(dossier.code)
     assert final.state == "returned"
@@ -277,7 +299,7 @@ def test_khai_sinh_is_signed_by_the_commune_chairman_the_same_day() -> None:
         Scenario(procedure, channel="online"),
         step("clerk", "receive"),
         step("specialist", "approve", advance=timedelta(hours=1)),
-        step("leader", "sign", advance=timedelta(hours=1)),
+        step("leader", "sign_result", advance=timedelta(hours=1)),
         step("clerk", "return_result", method="online"),
     )
     assert result.state == "returned"
@@ -307,8 +329,8 @@ def test_ly_lich_tu_phap_is_paid_before_processing_and_signed_by_a_leader() -> N
         step("clerk", "receive"),
         step("clerk", "pay", amount=210_000, method="pos", reference="BL-0001"),
         step("specialist", "approve", advance=timedelta(days=6)),
-        step("specialist", "sign", expect="PermissionDenied"),
-        step("leader", "sign", advance=timedelta(days=1)),
+        step("specialist", "sign_result", expect="PermissionDenied"),
+        step("leader", "sign_result", advance=timedelta(days=1)),
         step("clerk", "return_result"),
     )
     assert result.state == "returned"
@@ -339,9 +361,9 @@ def test_xay_dung_needs_the_drawings_scanned_before_appraisal() -> None:
              expect=GuardFailed),
         step("clerk", "digitise", attach={"ban_ve_thiet_ke": PDF + b"3"}),
         step("specialist", "approve", advance=timedelta(days=9)),
-        step("leader", "sign", expect="TransitionNotAllowed"),  # the fee comes first
+        step("leader", "sign_result", expect="TransitionNotAllowed"),  # the fee comes first
         step("clerk", "pay", amount=75_000, method="transfer"),
-        step("leader", "sign", advance=timedelta(days=2)),
+        step("leader", "sign_result", advance=timedelta(days=2)),
         step("clerk", "return_result", method="counter"),
     )
     assert result.state == "returned"

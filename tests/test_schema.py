@@ -4,6 +4,8 @@ at the database itself."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,13 +13,23 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from dossier import Actor, Engine, SchemaError, load_procedure, sample_path
 from dossier.cli import main
-from dossier.store import Database, upgrade
+from dossier.store import Database, schema, upgrade
 from dossier.store.schema import current_revision, head_revision
 from dossier.store.tables import metadata
 from dossier.testing import FrozenClock
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def db_url(empty_db_url: str) -> str:
+    """These tests migrate, break and re-create schemas: each starts from an empty database
+    (elsewhere a PostgreSQL ``db_url`` is the session's migrated schema, emptied of rows)."""
+    return empty_db_url
 
 
 @pytest.fixture
@@ -43,6 +55,30 @@ def test_a_new_sqlite_file_is_created_at_the_head_revision(tmp_path: Path) -> No
         assert set(metadata.tables) <= set(sa.inspect(db.engine).get_table_names())
     finally:
         db.dispose()
+
+
+def test_the_head_revision_is_the_newest_migration() -> None:
+    # schema.HEAD lets an Engine recognise a current database without loading Alembic
+    assert ScriptDirectory(str(schema._MIGRATIONS)).get_current_head() == schema.HEAD
+    assert head_revision() == schema.HEAD
+
+
+def test_the_store_loads_neither_alembic_nor_sqlmodel_nor_adapters() -> None:
+    """What ``dossier.store`` itself imports. ``dossier/__init__.py`` is bypassed (an empty
+    package module stands in for it): what the package root imports is its own affair."""
+    code = (
+        "import importlib.util, sys, types\n"
+        "spec = importlib.util.find_spec('dossier')\n"
+        "root = types.ModuleType('dossier')\n"
+        "root.__path__ = list(spec.submodule_search_locations)\n"
+        "sys.modules['dossier'] = root\n"
+        "import dossier.store\n"
+        "heavy = ('alembic', 'sqlmodel', 'pyhanko', 'fpdf', 'aiohttp')\n"
+        "print(' '.join(sorted(name for name in heavy if name in sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == ""
 
 
 def test_a_new_database_is_created_at_the_head_revision(db_url: str) -> None:

@@ -8,6 +8,7 @@ from a month before that) at the start of every test."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from dossier.errors import (
     TransitionNotAllowed,
 )
 from dossier.records import Dossier, SignatureRequest
-from dossier.signatures import Signatures
+from dossier.payments.service import ReceiptSettings
 from dossier.signing import (
     CscRemoteSigner,
     LocalSigner,
@@ -105,7 +106,8 @@ def clock(kit: Kit) -> FrozenClock:
 
 
 @pytest.fixture
-def signatures(engine: Engine, kit: Kit) -> Signatures:
+def signatures(engine: Engine, kit: Kit, db_url: str) -> Iterator[Engine]:
+    """A second engine on the same database, with the signers (as a worker would be)."""
     engine.register(make_procedure(TWO_COMPONENTS, ["receive", "digitise", "certify", "return"],
                                    components=[
         {"id": "ban_chinh", "name": "Giấy khai sinh", "form": "original",
@@ -113,7 +115,10 @@ def signatures(engine: Engine, kit: Kit) -> Signatures:
         {"id": "ban_phu", "name": "Sổ hộ khẩu", "form": "original", "required": False,
          "may_certify": True},
         {"id": "to_khai", "name": "Tờ khai", "form": "original", "required": False}]))
-    return Signatures(engine, kit.signers, agency_names={AGENCY: AGENCY_NAME})
+    signing = Engine(db_url, clock=kit.clock, signers=kit.signers,
+                     receipts=ReceiptSettings(agency_names={AGENCY: AGENCY_NAME}))
+    yield signing
+    signing.close()
 
 
 def awaiting_signature(engine: Engine, clerk: Actor, specialist: Actor) -> str:
@@ -148,12 +153,12 @@ def certifying(engine: Engine, clerk: Actor, original: bytes, *, pages: int = 1,
     return code
 
 
-def snapshot(engine: Engine, signatures: Signatures, code: str) -> tuple[Any, ...]:
+def snapshot(engine: Engine, signatures: Engine, code: str) -> tuple[Any, ...]:
     return (engine.get(code), engine.history(code), signatures.documents(code),
-            signatures.requests(code))
+            signatures.signature_requests(code))
 
 
-def requested(signatures: Signatures, code: str, leader: Actor,
+def requested(signatures: Engine, code: str, leader: Actor,
               signer: str = "phone") -> SignatureRequest:
     outcome = signatures.sign_result(code, actor=leader, signer=signer,
                                      signer_name="Trần Thị Duyệt")
@@ -161,7 +166,7 @@ def requested(signatures: Signatures, code: str, leader: Actor,
     return outcome
 
 
-def signed_result(signatures: Signatures, code: str) -> bytes:
+def signed_result(signatures: Engine, code: str) -> bytes:
     [doc] = [d for d in signatures.documents(code) if d.kind == "result"]
     return signatures.read_document(code, doc.sha256)
 
@@ -169,7 +174,7 @@ def signed_result(signatures: Signatures, code: str) -> bytes:
 # --- results signed at once -----------------------------------------------------------------
 
 def test_a_local_signature_fires_sign_and_stores_a_verifiable_result(
-        engine: Engine, signatures: Signatures, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, clerk: Actor, specialist: Actor,
         leader: Actor, clock: FrozenClock, nss_db: Path, tmp_path: Path) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     after = signatures.sign_result(code, actor=leader, signer="local",
@@ -197,7 +202,7 @@ def test_a_local_signature_fires_sign_and_stores_a_verifiable_result(
 
 
 def test_csc_signs_a_given_document_at_once(
-        engine: Engine, signatures: Signatures, kit: Kit, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
         leader: Actor, nss_db: Path, tmp_path: Path) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     given = scanned(label="Phieu ly lich tu phap so 1")
@@ -212,13 +217,13 @@ def test_csc_signs_a_given_document_at_once(
     assert_signed_ok(pdf, nss_db, tmp_path)
     assert verify(pdf, [pki().root.cert])[0].signer == "Trần Thị Duyệt"
     assert signatures.documents(code)[0].provider == "csc"
-    assert signatures.requests(code) == []
+    assert signatures.signature_requests(code) == []
 
 
 # --- remote requests --------------------------------------------------------------------------
 
 def test_a_phone_signature_is_pending_until_confirmed_then_signed_by_system_for_the_leader(
-        engine: Engine, signatures: Signatures, kit: Kit, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
         leader: Actor, clock: FrozenClock, nss_db: Path, tmp_path: Path) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     before = engine.get(code)
@@ -227,7 +232,7 @@ def test_a_phone_signature_is_pending_until_confirmed_then_signed_by_system_for_
         "pending", "phone", "ld01")
     assert request.expires_at == clock.now() + timedelta(seconds=300)
     assert engine.get(code) == before
-    assert signatures.requests(code) == [request]
+    assert signatures.signature_requests(code) == [request]
     assert kit.phone.waiting() == [request.transaction_id]
 
     assert signatures.poll_signatures()["pending"] == 1
@@ -244,14 +249,14 @@ def test_a_phone_signature_is_pending_until_confirmed_then_signed_by_system_for_
     assert (event.trigger, event.actor, event.role, event.on_behalf_of) == (
         "sign", "system", "system", "ld01")
     assert event.data["document"] == doc.sha256
-    [done] = signatures.requests(code)
+    [done] = signatures.signature_requests(code)
     assert (done.state, done.document_sha256, done.resolved_at) == (
         "signed", doc.sha256, clock.now())
     assert_signed_ok(signatures.read_document(code, doc.sha256), nss_db, tmp_path)
 
 
 def test_a_rejected_request_leaves_the_dossier_and_a_new_request_gets_signed(
-        engine: Engine, signatures: Signatures, kit: Kit, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
         leader: Actor, clock: FrozenClock) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     before = engine.get(code)
@@ -260,27 +265,27 @@ def test_a_rejected_request_leaves_the_dossier_and_a_new_request_gets_signed(
     assert signatures.poll_signatures()["rejected"] == 1
     assert engine.get(code) == before
     assert signatures.documents(code) == []
-    [rejected] = signatures.requests(code)
+    [rejected] = signatures.signature_requests(code)
     assert (rejected.state, rejected.reason) == ("rejected", "Nội dung chưa đúng")
 
     clock.advance(timedelta(minutes=2))
     second = requested(signatures, code, leader)
     kit.phone.confirm(second.transaction_id)
     assert signatures.poll_signatures()["signed"] == 1
-    assert [r.state for r in signatures.requests(code)] == ["rejected", "signed"]
+    assert [r.state for r in signatures.signature_requests(code)] == ["rejected", "signed"]
     assert [e.trigger for e in engine.history(code)].count("sign") == 1
     assert engine.get(code).state == "awaiting_return"
 
 
 def test_an_unconfirmed_request_expires_and_the_leader_can_sign_another_way(
-        engine: Engine, signatures: Signatures, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, clerk: Actor, specialist: Actor,
         leader: Actor, clock: FrozenClock) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     before = engine.get(code)
     requested(signatures, code, leader)
     clock.advance(timedelta(seconds=301))
     assert signatures.poll_signatures()["expired"] == 1
-    [expired] = signatures.requests(code)
+    [expired] = signatures.signature_requests(code)
     assert expired.state == "expired"
     assert expired.reason
     assert engine.get(code) == before
@@ -290,7 +295,7 @@ def test_an_unconfirmed_request_expires_and_the_leader_can_sign_another_way(
 
 
 def test_a_deferred_csc_signature_is_completed_by_the_poll(
-        engine: Engine, signatures: Signatures, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, clerk: Actor, specialist: Actor,
         leader: Actor, nss_db: Path, tmp_path: Path) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     request = requested(signatures, code, leader, signer="csc-deferred")
@@ -301,7 +306,7 @@ def test_a_deferred_csc_signature_is_completed_by_the_poll(
 
 
 def test_a_lapsed_request_is_asked_about_before_the_leader_signs_again(
-        engine: Engine, signatures: Signatures, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, clerk: Actor, specialist: Actor,
         leader: Actor, clock: FrozenClock) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     requested(signatures, code, leader)
@@ -309,7 +314,7 @@ def test_a_lapsed_request_is_asked_about_before_the_leader_signs_again(
     after = signatures.sign_result(code, actor=leader, signer="local")
     assert isinstance(after, Dossier)
     assert after.state == "awaiting_return"
-    assert [r.state for r in signatures.requests(code)] == ["expired"]
+    assert [r.state for r in signatures.signature_requests(code)] == ["expired"]
     assert [d.provider for d in signatures.documents(code)] == ["local"]
 
 
@@ -318,7 +323,7 @@ class RacingSigner:
 
     provider = "phone"
 
-    def __init__(self, real: Signer, rival: Signatures) -> None:
+    def __init__(self, real: Signer, rival: Engine) -> None:
         self.real, self.rival = real, rival
 
     def sign(self, pdf: bytes, request: SignRequest) -> bytes | Ticket:
@@ -330,13 +335,15 @@ class RacingSigner:
 
 
 def test_a_request_resolved_by_another_poller_meanwhile_is_skipped(
-        engine: Engine, signatures: Signatures, kit: Kit, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
         leader: Actor) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     request = requested(signatures, code, leader)
     kit.phone.confirm(request.transaction_id)
-    racing = Signatures(engine, {"phone": RacingSigner(kit.signers["phone"], signatures)})
+    racing = Engine(engine.db.url.render_as_string(hide_password=False), clock=kit.clock,
+                    signers={"phone": RacingSigner(kit.signers["phone"], signatures)})
     counts = racing.poll_signatures()
+    racing.close()
     assert counts["skipped"] == 1
     assert sum(counts.values()) == 1
     assert [e.trigger for e in engine.history(code)].count("sign") == 1
@@ -345,7 +352,7 @@ def test_a_request_resolved_by_another_poller_meanwhile_is_skipped(
 
 
 def test_polling_twice_and_a_late_callback_fire_sign_once(
-        engine: Engine, signatures: Signatures, kit: Kit, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
         leader: Actor) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     request = requested(signatures, code, leader)
@@ -359,7 +366,7 @@ def test_polling_twice_and_a_late_callback_fire_sign_once(
 
 
 def test_a_callback_polls_its_request_at_once(
-        engine: Engine, signatures: Signatures, kit: Kit, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
         leader: Actor) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     request = requested(signatures, code, leader)
@@ -372,7 +379,7 @@ def test_a_callback_polls_its_request_at_once(
 
 
 def test_while_a_request_is_pending_no_other_signature_is_made(
-        engine: Engine, signatures: Signatures, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, clerk: Actor, specialist: Actor,
         leader: Actor) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     requested(signatures, code, leader)
@@ -383,7 +390,7 @@ def test_while_a_request_is_pending_no_other_signature_is_made(
 
 
 def test_an_unreachable_service_leaves_the_request_pending_and_logs_no_personal_data(
-        engine: Engine, signatures: Signatures, kit: Kit, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
         leader: Actor, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="dossier")
     code = awaiting_signature(engine, clerk, specialist)
@@ -401,14 +408,14 @@ def test_an_unreachable_service_leaves_the_request_pending_and_logs_no_personal_
 
 
 def test_a_request_whose_dossier_was_withdrawn_is_void(
-        engine: Engine, signatures: Signatures, kit: Kit, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
         leader: Actor) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     request = requested(signatures, code, leader)
     engine.fire(code, "withdraw", actor=clerk, reason="Người nộp rút hồ sơ")
     kit.phone.confirm(request.transaction_id)
     assert signatures.poll_signatures()["expired"] == 1
-    [void] = signatures.requests(code)
+    [void] = signatures.signature_requests(code)
     assert void.state == "expired"
     assert "withdrawn" in (void.reason or "")
     assert signatures.documents(code) == []
@@ -419,7 +426,7 @@ def test_a_request_whose_dossier_was_withdrawn_is_void(
 
 @pytest.mark.parametrize("who", ["specialist", "other_leader", "citizen"])
 def test_someone_without_the_sign_role_in_the_agency_is_refused(
-        engine: Engine, signatures: Signatures, kit: Kit, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
         who: str) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     actor = {"specialist": specialist,
@@ -435,7 +442,7 @@ def test_someone_without_the_sign_role_in_the_agency_is_refused(
 
 @pytest.mark.parametrize("signer", ["local", "phone"])
 def test_a_document_that_is_not_a_pdf_is_invalid_document(
-        engine: Engine, signatures: Signatures, kit: Kit, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
         leader: Actor, signer: str) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     before = snapshot(engine, signatures, code)
@@ -447,7 +454,7 @@ def test_a_document_that_is_not_a_pdf_is_invalid_document(
 
 
 def test_unknown_signers_and_empty_documents_are_invalid_input(
-        engine: Engine, signatures: Signatures, clerk: Actor, specialist: Actor,
+        engine: Engine, signatures: Engine, clerk: Actor, specialist: Actor,
         leader: Actor) -> None:
     code = awaiting_signature(engine, clerk, specialist)
     before = snapshot(engine, signatures, code)
@@ -459,7 +466,7 @@ def test_unknown_signers_and_empty_documents_are_invalid_input(
 
 
 def test_signing_before_approval_is_transition_not_allowed(
-        engine: Engine, signatures: Signatures, clerk: Actor, leader: Actor) -> None:
+        engine: Engine, signatures: Engine, clerk: Actor, leader: Actor) -> None:
     code = engine.submit("2.000488", applicant={"name": APPLICANT}, channel="counter",
                          actor=clerk, fee_basis={"copies": 1}).code
     engine.fire(code, "receive", actor=clerk)
@@ -473,7 +480,7 @@ def test_signing_before_approval_is_transition_not_allowed(
 # --- certified e-copies ------------------------------------------------------------------------
 
 def test_certified_copies_are_numbered_per_agency_and_year_and_fire_certify(
-        engine: Engine, signatures: Signatures, clerk: Actor, certifier: Actor,
+        engine: Engine, signatures: Engine, clerk: Actor, certifier: Actor,
         clock: FrozenClock, nss_db: Path, tmp_path: Path) -> None:
     year = clock.now().astimezone(LOCAL_TZ).year
     originals = [scanned(2), scanned(1, "Another original")]
@@ -502,7 +509,7 @@ def test_certified_copies_are_numbered_per_agency_and_year_and_fire_certify(
 
 
 def test_each_agency_and_each_year_has_its_own_certification_numbers(
-        engine: Engine, signatures: Signatures, clerk: Actor, certifier: Actor,
+        engine: Engine, signatures: Engine, clerk: Actor, certifier: Actor,
         clock: FrozenClock) -> None:
     other = "000.00.99.H99"
     other_clerk = Actor(id="nv99", role="clerk", agency=other)
@@ -521,7 +528,7 @@ def test_each_agency_and_each_year_has_its_own_certification_numbers(
 
 
 def test_a_component_without_a_stored_original_is_guard_failed_and_takes_no_number(
-        engine: Engine, signatures: Signatures, clerk: Actor, certifier: Actor) -> None:
+        engine: Engine, signatures: Engine, clerk: Actor, certifier: Actor) -> None:
     code = engine.submit(TWO_COMPONENTS, applicant={"name": "Phạm Văn Bản"},
                          channel="counter", actor=clerk).code
     engine.fire(code, "receive", actor=clerk)
@@ -542,7 +549,7 @@ def test_a_component_without_a_stored_original_is_guard_failed_and_takes_no_numb
 
 
 def test_certify_fires_once_every_stored_certifiable_component_has_its_copy(
-        engine: Engine, signatures: Signatures, clerk: Actor, certifier: Actor) -> None:
+        engine: Engine, signatures: Engine, clerk: Actor, certifier: Actor) -> None:
     code = engine.submit(TWO_COMPONENTS, applicant={"name": "Phạm Văn Bản"},
                          channel="counter", actor=clerk).code
     engine.fire(code, "receive", actor=clerk)
@@ -561,7 +568,7 @@ def test_certify_fires_once_every_stored_certifiable_component_has_its_copy(
 
 
 def test_an_original_that_is_not_a_pdf_is_invalid_document_and_takes_no_number(
-        engine: Engine, signatures: Signatures, clerk: Actor, certifier: Actor) -> None:
+        engine: Engine, signatures: Engine, clerk: Actor, certifier: Actor) -> None:
     code = certifying(engine, clerk, b"\xff\xd8\xff\xe0 a JPEG scan", filename="scan.jpg")
     before = snapshot(engine, signatures, code)
     with pytest.raises(InvalidDocument, match="not a PDF"):
@@ -573,7 +580,7 @@ def test_an_original_that_is_not_a_pdf_is_invalid_document_and_takes_no_number(
 
 
 def test_a_certifier_needs_an_immediate_signer_and_the_number_is_left_unused(
-        engine: Engine, signatures: Signatures, clerk: Actor, certifier: Actor) -> None:
+        engine: Engine, signatures: Engine, clerk: Actor, certifier: Actor) -> None:
     code = certifying(engine, clerk, scanned())
     before = snapshot(engine, signatures, code)
     with pytest.raises(SigningError, match="signs at once"):
@@ -584,10 +591,53 @@ def test_a_certifier_needs_an_immediate_signer_and_the_number_is_left_unused(
 
 
 def test_only_the_certifier_of_the_agency_certifies(
-        engine: Engine, signatures: Signatures, clerk: Actor, leader: Actor) -> None:
+        engine: Engine, signatures: Engine, clerk: Actor, leader: Actor) -> None:
     code = certifying(engine, clerk, scanned())
     before = snapshot(engine, signatures, code)
     for actor in (leader, Actor(id="ct99", role="certifier", agency="000.00.99.H99")):
         with pytest.raises(PermissionDenied):
             signatures.certify_copy(code, "ban_chinh", actor=actor, signer="local")
     assert snapshot(engine, signatures, code) == before
+
+
+# --- inside a running event loop (an ASGI application) -------------------------------------
+
+
+def test_sign_result_works_when_called_inside_a_running_event_loop(
+        engine: Engine, signatures: Engine, clerk: Actor, specialist: Actor,
+        leader: Actor, nss_db: Path, tmp_path: Path) -> None:
+    code = awaiting_signature(engine, clerk, specialist)
+
+    async def handler() -> Dossier | SignatureRequest:  # as an ASGI view would call it
+        return signatures.sign_result(code, actor=leader, signer="local")
+
+    after = asyncio.run(handler())
+    assert isinstance(after, Dossier)
+    assert after.state == "awaiting_return"
+    [doc] = signatures.documents(code)
+    assert_signed_ok(signatures.read_document(code, doc.sha256), nss_db, tmp_path)
+
+
+def test_a_remote_signature_completes_when_polled_inside_a_running_event_loop(
+        engine: Engine, signatures: Engine, kit: Kit, clerk: Actor, specialist: Actor,
+        leader: Actor) -> None:
+    code = awaiting_signature(engine, clerk, specialist)
+
+    async def request_then_poll() -> dict[str, int]:
+        request = signatures.sign_result(code, actor=leader, signer="phone")
+        assert isinstance(request, SignatureRequest)
+        kit.phone.confirm(request.transaction_id)
+        return signatures.poll_signatures()
+
+    assert asyncio.run(request_then_poll())["signed"] == 1
+    assert engine.get(code).state == "awaiting_return"
+
+
+def test_certify_copy_works_when_called_inside_a_running_event_loop(
+        engine: Engine, signatures: Engine, clerk: Actor, certifier: Actor) -> None:
+    code = certifying(engine, clerk, scanned(1))
+
+    async def handler() -> Dossier:
+        return signatures.certify_copy(code, "ban_chinh", actor=certifier, signer="local")
+
+    assert asyncio.run(handler()).state == "awaiting_return"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -123,6 +124,17 @@ def test_an_unreachable_csc_service_is_a_remote_signing_error(clock: FrozenClock
     signer = CscRemoteSigner("http://127.0.0.1:9", token="t", pin="1", clock=clock, timeout=2)
     with pytest.raises(RemoteSigningError, match="cannot be reached"):
         signer.sign(result_pdf(), request(SIGNER))
+
+
+def test_remote_errors_keep_their_type_and_message_inside_a_running_event_loop(
+        clock: FrozenClock) -> None:
+    signer = CscRemoteSigner("http://127.0.0.1:9", token="t", pin="1", clock=clock, timeout=2)
+
+    async def main() -> None:  # the signature is made on a private thread, the error crosses
+        signer.sign(result_pdf(), request(SIGNER))
+
+    with pytest.raises(RemoteSigningError, match="cannot be reached"):
+        asyncio.run(main())
 
 
 def test_a_csc_credential_with_an_expired_certificate_is_refused(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from io import BytesIO
 
@@ -13,7 +14,7 @@ from pyhanko.pdf_utils.writer import PageObject
 from signing_support import pki, request, result_pdf
 
 from dossier.errors import InvalidDocument
-from dossier.signing import LocalSigner, verify
+from dossier.signing import LocalSigner, SignatureReport, verify
 from dossier.signing.testpki import TEST_PASSPHRASE, Issued
 from dossier.testing import FrozenClock
 
@@ -43,6 +44,16 @@ def test_an_untouched_signature_reports_everything_fine() -> None:
     assert report.signer == "Nguyễn Văn Ký"
     assert report.subfilter == "ETSI.CAdES.detached"
     assert report.field_name == "ChuKySo1"
+
+
+def test_verify_works_inside_a_running_event_loop() -> None:
+    signed = signed_by(pki().signer)
+
+    async def main() -> list[SignatureReport]:  # e.g. an ASGI handler checking an upload
+        return verify(signed, [pki().root.cert])
+
+    (report,) = asyncio.run(main())
+    assert report.ok, report.reasons
 
 
 def test_a_flipped_byte_in_the_signed_content_is_reported_as_changed() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from dossier.engine import timers
 from dossier import Actor, Engine
 from dossier.calendar import WorkingCalendar
 from dossier.clock import LOCAL_TZ
@@ -389,20 +390,20 @@ def test_a_sweep_that_dies_midway_loses_nothing(engine: Engine, staff: dict[str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     code = register(engine)
     dossiers = [received(engine, staff["clerk"], code) for _ in range(4)]
-    real = Engine._fire_timer
+    real = timers._fire_timer
     calls = {"n": 0}
 
-    def dies_on_the_third(self: Engine, tx: Any, dossier: str, now: datetime) -> Any:
+    def dies_on_the_third(kernel: Any, tx: Any, dossier: str, now: datetime) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt  # the worker is killed
-        return real(self, tx, dossier, now)
+        return real(kernel, tx, dossier, now)
 
-    monkeypatch.setattr(Engine, "_fire_timer", dies_on_the_third)
+    monkeypatch.setattr(timers, "_fire_timer", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
         engine.sweep(at(2025, 9, 22, 9, 0))
     assert all("overdue" not in triggers(engine, d) for d in dossiers)
-    monkeypatch.setattr(Engine, "_fire_timer", real)
+    monkeypatch.setattr(timers, "_fire_timer", real)
     assert engine.sweep(at(2025, 9, 22, 9, 0)).fired == {"overdue": 4}
 
 

@@ -131,6 +131,10 @@ def expected(procedure: Procedure, d: Any, stored: set[str], trigger: str, who: 
         return "error", (GuardFailed,)
     if trigger == "pay" and data["amount"] != d.fee_due:
         return "error", (GuardFailed,)
+    if trigger == "pay" and who == "system" and d.fee_due > 0:
+        # fire("pay") records a fee a person took at the counter; a gateway's callback
+        # completes pay for online payments
+        return "error", (PermissionDenied,)
     return "ok", target
 
 
@@ -194,7 +198,7 @@ class DossierLifecycle(RuleBasedStateMachine):
             if trigger in ("digitise", "certify") and "ban_chinh" not in self.stored:
                 self.attach("clerk", "ban_chinh")
             data = {"amount": dossier.fee_due} if trigger == "pay" else {}
-            if by_system and trigger in ("pay", "sign"):
+            if by_system and trigger == "sign":
                 self._fire_and_check(trigger, "system", data, "cd01")
             else:
                 self._fire_and_check(trigger, role, data, None)

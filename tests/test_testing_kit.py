@@ -152,13 +152,18 @@ def test_an_agency_tests_its_procedure_file_end_to_end(procedure_file: Path) -> 
         step("clerk", "digitise", attach={"to_khai": b"%PDF-1.7 to khai"}),
         step("clerk", "pay", amount=200_000),
         step("specialist", "approve"),
-        step("leader", "sign"),
+        step("leader", "sign", expect="GuardFailed"),  # a digital procedure: no signed result
+        step("leader", "sign_result"),
         step("clerk", "return_result", method="post"),
     )
     assert result.state == "returned"
     assert result.triggers == ["submit", "receive", "digitise", "pay", "approve", "sign",
                                "return_result"]
-    assert result.errors == []
+    assert [e.guard for e in result.errors] == ["result_signed"]  # type: ignore[attr-defined]
+    [receipt] = result.engine.receipts(result.dossier.code)
+    assert (receipt.amount, receipt.payment_method) == (200_000, "cash")
+    [document] = result.engine.documents(result.dossier.code)
+    assert result.events[-2].data["document"] == document.sha256
 
 
 def test_a_scenario_accepts_an_already_loaded_procedure(procedure_file: Path) -> None:
@@ -235,15 +240,29 @@ def test_a_scenario_step_may_act_as_a_given_actor(procedure_file: Path) -> None:
     assert result.state == "awaiting_reception"
 
 
-def test_a_system_step_records_on_behalf_of(procedure_file: Path) -> None:
+def test_an_online_payment_step_completes_pay_as_system_for_the_citizen(
+        procedure_file: Path) -> None:
+    result = Scenario(procedure_file, channel="online").run(
+        step("clerk", "receive"),
+        step("clerk", "digitise", attach={"to_khai": b"scan"}),
+        step("citizen", "pay_online"),
+    )
+    assert result.state == "processing"
+    pay = result.events[-1]
+    assert (pay.trigger, pay.actor, pay.on_behalf_of) == ("pay", "system", "citizen01")
+    [payment] = result.engine.payments(result.dossier.code)
+    assert (payment.provider, payment.state) == ("fake", "succeeded")
+
+
+def test_a_system_step_may_not_record_a_fee_taken_at_the_counter(procedure_file: Path) -> None:
     result = Scenario(procedure_file).run(
         step("clerk", "receive"),
         step("clerk", "digitise", attach={"to_khai": b"scan"}),
-        step("system", "pay", amount=200_000, on_behalf_of="citizen01"),
+        step("system", "pay", amount=200_000, on_behalf_of="citizen01",
+             expect="PermissionDenied"),
     )
-    assert result.state == "processing"
-    assert (result.events[-1].actor, result.events[-1].on_behalf_of) == ("system01",
-                                                                        "citizen01")
+    assert result.state == "awaiting_payment"
+    assert result.engine.payments(result.dossier.code) == []
 
 
 def test_the_fee_basis_sets_the_fee_due(procedure_file: Path) -> None:
@@ -263,14 +282,14 @@ def test_the_scenario_result_gives_the_engine_for_further_checks(
 
 def test_certified_copy_is_returned_after_payment() -> None:
     from dossier import sample_path
-    from dossier.testing import Scenario, step
+    from dossier.testing import Scenario, scanned_pdf, step
 
     result = Scenario(sample_path("chung-thuc-ban-sao-dien-tu"), fee_basis={"pages": 3}).run(
         step("clerk", "receive"),
-        step("clerk", "digitise", attach={"ban_chinh": b"%PDF-1.7 scan"}),
+        step("clerk", "digitise", attach={"ban_chinh": scanned_pdf("Giấy khai sinh")}),
         step("clerk", "pay", amount=4_000, expect="GuardFailed"),  # wrong amount: refused
-        step("clerk", "pay", amount=5_000),
-        step("certifier", "certify"),
+        step("clerk", "pay", amount=5_000),                        # cash: a receipt is issued
+        step("certifier", "certify_copy", component="ban_chinh"),  # signs, fires certify
         step("clerk", "return_result", method="counter"),
     )
     assert result.state == "returned"

@@ -11,8 +11,6 @@ result with any :class:`~dossier.signing.base.Signer`; this module does not sign
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from io import BytesIO
 
 from pyhanko.pdf_utils import generic
@@ -22,31 +20,10 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PageObject
 
-from dossier.clock import LOCAL_TZ, require_aware
+from dossier.clock import LOCAL_TZ
+from dossier.documents.base import CertificationStatement
 from dossier.documents.pdf import long_date, render_pdf
-from dossier.errors import InvalidDocument, InvalidInput
-
-
-@dataclass(frozen=True, kw_only=True)
-class CertificationStatement:
-    """What the lời chứng says. ``number`` is the số chứng thực, ``book`` the quyển số."""
-
-    number: int
-    book: str
-    certified_at: datetime
-    certifier_name: str
-    certifier_title: str
-    agency: str
-    place: str = ""
-    document_name: str = ""
-    dossier_code: str = ""
-
-    def __post_init__(self) -> None:
-        require_aware(self.certified_at, "CertificationStatement.certified_at")
-        if self.number < 1:
-            raise InvalidInput("the certification number (số chứng thực) starts at 1")
-        if not self.book.strip():
-            raise InvalidInput("the certification book (quyển số) is required")
+from dossier.errors import InvalidDocument
 
 
 def _open_original(pdf: bytes) -> IncrementalPdfFileWriter:

@@ -14,6 +14,9 @@ reconciliation. Stateless: nothing here touches the database.
     words       VND in Vietnamese words      receipt   biên lai điện tử
     reconcile   statement CSV vs our records
 
+Every name is imported on first use (PEP 562): importing the package, or its port
+``base``, loads no adapter and none of their libraries.
+
 Quickstart (against the in-process fake)::
 
     from datetime import UTC, datetime, timedelta
@@ -28,48 +31,156 @@ Quickstart (against the in-process fake)::
     assert gateway.parse_callback(callback.payload).succeeded
 """
 
-from dossier.payments.base import (
-    CallbackReply,
-    CallbackVerdict,
-    ParsedCallback,
-    PaymentGateway,
-    PaymentInstructions,
-    PaymentOutcome,
-    PaymentRequest,
-    PaymentStatus,
-    RawCallback,
-    RefundOutcome,
-    RefundRequest,
-    RefundResult,
-    StatusQuery,
-    compact_code,
-    make_order_ref,
-)
-from dossier.payments.counter import CounterGateway
-from dossier.payments.crypto import SecretPair
-from dossier.payments.fake import FakeCallback, FakeGateway, FakeProviderService
-from dossier.payments.momo import MomoConfig, MomoGateway
-from dossier.payments.paygov import PayGovConfig, PayGovGateway
-from dossier.payments.receipt import IssuedReceipt, LocalReceiptIssuer, Receipt, ReceiptIssuer
-from dossier.payments.reconcile import (
-    PaymentRecord,
-    ReconciliationReport,
-    StatementLine,
-    parse_statement,
-    read_statement,
-    reconcile,
-)
-from dossier.payments.registry import ENTRY_POINT_GROUP, GatewayRegistry
-from dossier.payments.transport import HttpResponse, Transport, UrllibTransport
-from dossier.payments.vietqr import (
-    BankCredit,
-    ExpectedCredit,
-    VietQrConfig,
-    VietQrGateway,
-    match_bank_credit,
-)
-from dossier.payments.vnpay import VnpayConfig, VnpayGateway, ipn_verdict
-from dossier.payments.words import vnd_in_figures, vnd_in_words
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dossier.plugins import lazy_exports
+
+if TYPE_CHECKING:
+    from dossier.payments.base import (
+        CallbackReply,
+        CallbackVerdict,
+        MatchesCredits,
+        ParsedCallback,
+        PaymentGateway,
+        PaymentInstructions,
+        PaymentOutcome,
+        PaymentRequest,
+        PaymentStatus,
+        RawCallback,
+        RefundOutcome,
+        RefundRequest,
+        RefundResult,
+        StatusQuery,
+        TakesCounterPayments,
+        callback_verdict,
+        compact_code,
+        make_order_ref,
+    )
+    from dossier.payments.counter import CounterGateway
+    from dossier.payments.crypto import SecretPair
+    from dossier.payments.fake import (
+        FakeCallback,
+        FakeGateway,
+        FakeProviderService,
+    )
+    from dossier.payments.momo import (
+        MomoConfig,
+        MomoGateway,
+    )
+    from dossier.payments.paygov import (
+        PayGovConfig,
+        PayGovGateway,
+    )
+    from dossier.payments.receipt import (
+        IssuedReceipt,
+        LocalReceiptIssuer,
+        Receipt,
+        ReceiptIssuer,
+    )
+    from dossier.payments.reconcile import (
+        PaymentRecord,
+        ReconciliationReport,
+        StatementLine,
+        parse_statement,
+        read_statement,
+        reconcile,
+    )
+    from dossier.payments.registry import (
+        ENTRY_POINT_GROUP,
+        GatewayRegistry,
+    )
+    from dossier.payments.service import (
+        MopUpReport,
+        PaymentService,
+        PaymentSummary,
+        ReceiptSettings,
+    )
+    from dossier.payments.transport import (
+        HttpResponse,
+        Transport,
+        UrllibTransport,
+    )
+    from dossier.payments.vietqr import (
+        BankCredit,
+        ExpectedCredit,
+        VietQrConfig,
+        VietQrGateway,
+        match_bank_credit,
+    )
+    from dossier.payments.vnpay import (
+        VnpayConfig,
+        VnpayGateway,
+        ipn_verdict,
+    )
+    from dossier.payments.words import (
+        vnd_in_figures,
+        vnd_in_words,
+    )
+
+_LAZY = {
+    "BankCredit": "dossier.payments.vietqr",
+    "CallbackReply": "dossier.payments.base",
+    "CallbackVerdict": "dossier.payments.base",
+    "CounterGateway": "dossier.payments.counter",
+    "ENTRY_POINT_GROUP": "dossier.payments.registry",
+    "ExpectedCredit": "dossier.payments.vietqr",
+    "FakeCallback": "dossier.payments.fake",
+    "FakeGateway": "dossier.payments.fake",
+    "FakeProviderService": "dossier.payments.fake",
+    "GatewayRegistry": "dossier.payments.registry",
+    "HttpResponse": "dossier.payments.transport",
+    "IssuedReceipt": "dossier.payments.receipt",
+    "LocalReceiptIssuer": "dossier.payments.receipt",
+    "MatchesCredits": "dossier.payments.base",
+    "MomoConfig": "dossier.payments.momo",
+    "MomoGateway": "dossier.payments.momo",
+    "MopUpReport": "dossier.payments.service",
+    "ParsedCallback": "dossier.payments.base",
+    "PayGovConfig": "dossier.payments.paygov",
+    "PayGovGateway": "dossier.payments.paygov",
+    "PaymentGateway": "dossier.payments.base",
+    "PaymentInstructions": "dossier.payments.base",
+    "PaymentOutcome": "dossier.payments.base",
+    "PaymentRecord": "dossier.payments.reconcile",
+    "PaymentRequest": "dossier.payments.base",
+    "PaymentService": "dossier.payments.service",
+    "PaymentStatus": "dossier.payments.base",
+    "PaymentSummary": "dossier.payments.service",
+    "RawCallback": "dossier.payments.base",
+    "Receipt": "dossier.payments.receipt",
+    "ReceiptIssuer": "dossier.payments.receipt",
+    "ReceiptSettings": "dossier.payments.service",
+    "ReconciliationReport": "dossier.payments.reconcile",
+    "RefundOutcome": "dossier.payments.base",
+    "RefundRequest": "dossier.payments.base",
+    "RefundResult": "dossier.payments.base",
+    "SecretPair": "dossier.payments.crypto",
+    "StatementLine": "dossier.payments.reconcile",
+    "StatusQuery": "dossier.payments.base",
+    "TakesCounterPayments": "dossier.payments.base",
+    "Transport": "dossier.payments.transport",
+    "UrllibTransport": "dossier.payments.transport",
+    "VietQrConfig": "dossier.payments.vietqr",
+    "VietQrGateway": "dossier.payments.vietqr",
+    "VnpayConfig": "dossier.payments.vnpay",
+    "VnpayGateway": "dossier.payments.vnpay",
+    "callback_verdict": "dossier.payments.base",
+    "compact_code": "dossier.payments.base",
+    "ipn_verdict": "dossier.payments.vnpay",
+    "make_order_ref": "dossier.payments.base",
+    "match_bank_credit": "dossier.payments.vietqr",
+    "parse_statement": "dossier.payments.reconcile",
+    "read_statement": "dossier.payments.reconcile",
+    "reconcile": "dossier.payments.reconcile",
+    "vnd_in_figures": "dossier.payments.words",
+    "vnd_in_words": "dossier.payments.words",
+}
+
+
+__getattr__ = lazy_exports(__name__, _LAZY)
+
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -85,8 +196,10 @@ __all__ = [
     "HttpResponse",
     "IssuedReceipt",
     "LocalReceiptIssuer",
+    "MatchesCredits",
     "MomoConfig",
     "MomoGateway",
+    "MopUpReport",
     "ParsedCallback",
     "PayGovConfig",
     "PayGovGateway",
@@ -95,10 +208,13 @@ __all__ = [
     "PaymentOutcome",
     "PaymentRecord",
     "PaymentRequest",
+    "PaymentService",
     "PaymentStatus",
+    "PaymentSummary",
     "RawCallback",
     "Receipt",
     "ReceiptIssuer",
+    "ReceiptSettings",
     "ReconciliationReport",
     "RefundOutcome",
     "RefundRequest",
@@ -106,12 +222,14 @@ __all__ = [
     "SecretPair",
     "StatementLine",
     "StatusQuery",
+    "TakesCounterPayments",
     "Transport",
     "UrllibTransport",
     "VietQrConfig",
     "VietQrGateway",
     "VnpayConfig",
     "VnpayGateway",
+    "callback_verdict",
     "compact_code",
     "ipn_verdict",
     "make_order_ref",

@@ -48,8 +48,8 @@ class PaymentOutcome(StrEnum):
 class CallbackVerdict(StrEnum):
     """What the engine decided about a verified callback; the gateway turns it into a reply.
 
-    For VNPay the order of checks is fixed by the provider (see
-    :func:`dossier.payments.vnpay.ipn_verdict`).
+    The checks run in the order VNPay documents for its IPN (see :func:`callback_verdict`);
+    every gateway turns the verdict into its own reply.
     """
 
     CONFIRMED = "confirmed"
@@ -287,6 +287,46 @@ class PaymentGateway(Protocol):
 
     def refund(self, request: RefundRequest) -> RefundResult:
         """Ask the provider to give money back."""
+        ...
+
+
+def callback_verdict(*, signature_valid: bool, order_found: bool, amount_matches: bool,
+                     already_confirmed: bool) -> CallbackVerdict:
+    """The verdict on a callback, checked in VNPay's documented IPN order: checksum (97),
+    order (01), amount (04), already confirmed (02), else success (00). A pure function of
+    the looked-up facts; the engine applies it to every provider."""
+    if not signature_valid:
+        return CallbackVerdict.INVALID_SIGNATURE
+    if not order_found:
+        return CallbackVerdict.ORDER_NOT_FOUND
+    if not amount_matches:
+        return CallbackVerdict.AMOUNT_MISMATCH
+    if already_confirmed:
+        return CallbackVerdict.ALREADY_PROCESSED
+    return CallbackVerdict.CONFIRMED
+
+
+# --- optional capabilities: a gateway implements them when its provider works that way ----
+
+@runtime_checkable
+class MatchesCredits(Protocol):
+    """A gateway whose callbacks are bank credits: a transfer's memo may name no order we
+    know exactly (typed by hand, bank-mangled), so the engine asks the gateway to match it."""
+
+    def match_credit(self, callback: ParsedCallback,
+                     expected: Mapping[str, int]) -> str | None:
+        """The order reference among ``expected`` (order reference → amount due) that the
+        credit ``callback`` pays, or None when it matches none (or several)."""
+        ...
+
+
+@runtime_checkable
+class TakesCounterPayments(Protocol):
+    """A gateway for fees a clerk takes in person: the clerk's confirmation is its callback."""
+
+    def confirmation(self, *, order_ref: str, amount: int, method: str, confirmed_by: str,
+                     receipt_ref: str = "", paid_at: datetime | None = None) -> RawCallback:
+        """The confirmation a clerk's screen submits, for :meth:`PaymentGateway.parse_callback`."""
         ...
 
 

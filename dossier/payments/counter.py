@@ -1,4 +1,5 @@
-"""Payment at the one-stop-shop counter: cash or card on the agency's POS terminal.
+"""Payment at the one-stop-shop counter: cash, card on the agency's POS terminal, or a bank
+transfer to the agency's account that the clerk confirms from the account statement.
 
 There is no provider and no signature: a clerk confirms that the money was taken. The engine
 checks the clerk's role before it hands the confirmation here; this adapter only reads and
@@ -6,7 +7,7 @@ validates it. A confirmation is a mapping (or JSON body) with::
 
     order_ref    the payment's order reference
     amount       VND taken, a whole number
-    method       "cash" or "pos"
+    method       "cash", "pos" or "transfer"
     receipt_ref  the cash-book line or POS slip number (required for "pos")
     confirmed_by the clerk's user id
     paid_at      ISO 8601 with offset (optional)
@@ -35,7 +36,8 @@ from dossier.payments.base import (
     StatusQuery,
 )
 
-METHODS = ("cash", "pos")
+# a transfer: a clerk confirms a credit seen on the agency's account
+METHODS = ("cash", "pos", "transfer")
 
 
 def confirmation(*, order_ref: str, amount: int, method: str, confirmed_by: str,
@@ -69,6 +71,12 @@ class CounterGateway:
             expires_at=request.expires_at,
             counter_instructions=(f"Nộp {request.amount} đồng (tiền mặt hoặc thẻ qua POS) tại "
                                   f"quầy một cửa{where}; mã thanh toán {request.order_ref}"))
+
+    def confirmation(self, *, order_ref: str, amount: int, method: str, confirmed_by: str,
+                     receipt_ref: str = "", paid_at: datetime | None = None) -> RawCallback:
+        """A clerk's confirmation (:class:`~dossier.payments.base.TakesCounterPayments`)."""
+        return confirmation(order_ref=order_ref, amount=amount, method=method,
+                            confirmed_by=confirmed_by, receipt_ref=receipt_ref, paid_at=paid_at)
 
     def parse_callback(self, raw: RawCallback) -> ParsedCallback:
         """Read a clerk's confirmation; :class:`CallbackVerificationError` if incomplete."""

@@ -23,20 +23,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Protocol, runtime_checkable
-
-from jinja2 import (
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateError,
-    select_autoescape,
-)
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from dossier.clock import LOCAL_TZ, require_aware
 from dossier.errors import DocumentError, InvalidInput
 from dossier.payments.words import vnd_in_figures, vnd_in_words
 from dossier.resources import template_dir as shipped_templates
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATE = "bien-lai.html.j2"
 
@@ -48,6 +43,7 @@ METHOD_LABELS = {
     "fake": "Thanh toán trực tuyến (thử nghiệm)",
     "cash": "Tiền mặt",
     "pos": "Thẻ (POS)",
+    "transfer": "Chuyển khoản",
 }
 
 _SYMBOL = re.compile(r"[0-9A-Za-z/\-]{1,20}")
@@ -131,6 +127,10 @@ class ReceiptIssuer(Protocol):
 
 @cache
 def _environment(folder: str) -> Environment:
+    # imported here: the engine imports this module for the ReceiptIssuer port, and most
+    # processes (a worker, the CLI) never render a receipt
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(loader=FileSystemLoader(folder),
                        autoescape=select_autoescape(["html", "j2"]),
                        undefined=StrictUndefined, keep_trailing_newline=True)
@@ -138,6 +138,8 @@ def _environment(folder: str) -> Environment:
 
 def render_receipt(receipt: Receipt, *, template_dir: str | None = None) -> str:
     """The receipt as an HTML page (UTF-8, Vietnamese labels, local time)."""
+    from jinja2 import TemplateError
+
     folder = template_dir or str(shipped_templates())
     try:
         return _environment(folder).get_template(TEMPLATE).render(receipt=receipt)

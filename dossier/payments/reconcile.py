@@ -42,7 +42,7 @@ from pathlib import Path
 
 from dossier.errors import DocumentError, InvalidInput
 from dossier.payments.crypto import GMT7
-from dossier.payments.vietqr import memo_contains
+from dossier.payments.memo import memo_contains
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -62,9 +62,9 @@ from dossier.payments.base import (
     RefundRequest,
     RefundResult,
     StatusQuery,
-    compact_code,
 )
 from dossier.payments.crypto import GMT7, SecretPair, ascii_fold, hmac_hex, verify_hmac
+from dossier.payments.memo import memo_contains, normalise_memo
 
 NAPAS_GUID = "A000000727"
 SERVICES = ("QRIBFTTA", "QRIBFTTC")
@@ -217,33 +217,6 @@ class CreditMatch:
     candidates: tuple[ExpectedCredit, ...] = ()
 
 
-def normalise_memo(memo: str) -> str:
-    """Upper-case ASCII (diacritics dropped), punctuation kept for boundary checks."""
-    return ascii_fold(memo).upper()
-
-
-def memo_contains(memo: str, reference: str) -> bool:
-    """Is ``reference`` (a dossier code or order reference) in a bank-mangled ``memo``?
-
-    Both are compared without punctuation or spaces, case-insensitively. A hit counts only if
-    no digit is glued on either side in the memo, so ``…-0001`` is not found in ``…-00012``.
-    """
-    wanted = compact_code(reference)
-    text = normalise_memo(memo)
-    letters = [(index, ch) for index, ch in enumerate(text) if ch.isalnum()]
-    compact = "".join(ch for _, ch in letters)
-    start = compact.find(wanted)
-    while start >= 0:
-        first = letters[start][0]
-        last = letters[start + len(wanted) - 1][0]
-        before = text[first - 1] if first > 0 else ""
-        after = text[last + 1] if last + 1 < len(text) else ""
-        if not before.isdigit() and not after.isdigit():
-            return True
-        start = compact.find(wanted, start + 1)
-    return False
-
-
 def match_bank_credit(credit: BankCredit, expected: Sequence[ExpectedCredit]) -> CreditMatch:
     """Find which expected payment a bank credit pays: by reference in the memo, then amount."""
     found = tuple(item for item in expected if memo_contains(credit.memo, item.reference))
@@ -357,6 +330,21 @@ class VietQrGateway:
             paid_at=credit.credited_at, message=credit.memo, method="bank_transfer",
             raw={"memo": credit.memo, "reference": credit.reference,
                  "amount": str(credit.amount)})
+
+    def match_credit(self, callback: ParsedCallback,
+                     expected: Mapping[str, int]) -> str | None:
+        """The pending transfer a credit pays, matched on its memo then amount (see
+        :func:`match_bank_credit`); an amount mismatch still names the order, so the engine
+        records the wrong amount against it."""
+        credit = BankCredit(account=callback.merchant_id, amount=callback.amount,
+                            memo=callback.message, reference=callback.provider_ref,
+                            currency=callback.currency)
+        match = match_bank_credit(credit, [ExpectedCredit(reference=ref, amount=amount)
+                                           for ref, amount in expected.items()])
+        if match.status in (MatchStatus.MATCHED, MatchStatus.AMOUNT_MISMATCH) \
+                and match.expected is not None:
+            return match.expected.reference
+        return None
 
     def reply(self, verdict: CallbackVerdict) -> CallbackReply:
         if verdict is CallbackVerdict.INVALID_SIGNATURE:

@@ -42,6 +42,7 @@ from dossier.payments.base import (
     RefundRequest,
     RefundResult,
     StatusQuery,
+    callback_verdict,
 )
 from dossier.payments.crypto import (
     SecretPair,
@@ -130,19 +131,8 @@ def pipe_data(values: Mapping[str, Any], fields: tuple[str, ...]) -> str:
     return "|".join("" if values.get(name) is None else str(values[name]) for name in fields)
 
 
-def ipn_verdict(*, signature_valid: bool, order_found: bool, amount_matches: bool,
-                already_confirmed: bool) -> CallbackVerdict:
-    """VNPay's documented IPN check order: checksum (97), order (01), amount (04),
-    already confirmed (02), else success (00). A pure function of the looked-up facts."""
-    if not signature_valid:
-        return CallbackVerdict.INVALID_SIGNATURE
-    if not order_found:
-        return CallbackVerdict.ORDER_NOT_FOUND
-    if not amount_matches:
-        return CallbackVerdict.AMOUNT_MISMATCH
-    if already_confirmed:
-        return CallbackVerdict.ALREADY_PROCESSED
-    return CallbackVerdict.CONFIRMED
+#: VNPay's IPN check order, which the engine applies to every provider.
+ipn_verdict = callback_verdict
 
 
 def order_info(text: str) -> str:

@@ -48,6 +48,13 @@ class ClockPolicy(StrEnum):
     NONE = "none"        # the clock keeps running
 
 
+class Medium(StrEnum):
+    """How a result is signed (``signing``) or a copy certified (``certification``)."""
+
+    DIGITAL = "digital"  # ký số: the engine holds the signed PDF (sign_result, certify_copy)
+    PAPER = "paper"      # ký tay / đóng dấu: the event records that it was done on paper
+
+
 class AgencyLevel(StrEnum):
     PROVINCE = "province"
     DISTRICT = "district"  # historic: districts were abolished on 1 July 2025
@@ -280,6 +287,10 @@ class Procedure(_Strict):
     supplement_deadline: Duration | None = None  # then the dossier is refused (hết hạn bổ sung)
     warning_offset: Duration = Duration(amount=1, unit=TimeUnit.WORKING_DAYS)
     fee: FeeRule | None = None
+    # digital: ``sign`` needs the signed result stored by Engine.sign_result, ``certify``
+    # the certified copies made by Engine.certify_copy; paper: the step records a paper act
+    signing: Medium = Medium.DIGITAL
+    certification: Medium = Medium.DIGITAL
     components: tuple[Component, ...] = ()
     steps: tuple[StepSpec, ...]
 

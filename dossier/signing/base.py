@@ -15,6 +15,11 @@ remote service acts later). The engine stores the ticket on the dossier while it
 
 Normal outcomes (pending, rejected, expired) are return values; errors are
 :class:`~dossier.errors.SigningError` subclasses.
+
+A signer may also offer optional capabilities, each a small protocol the caller tests with
+``isinstance``: :class:`ChecksDocuments` (refuse an unusable PDF before anything is signed or
+sent) and :class:`KnowsHolder` (the certificate holder's name, e.g. for the stamp). They keep
+callers such as the engine free of PDF and certificate libraries: this module imports neither.
 """
 
 from __future__ import annotations
@@ -130,7 +135,12 @@ class PollResult:
 
 @runtime_checkable
 class Signer(Protocol):
-    """Anything that signs PDFs with a PAdES signature (subfilter ``ETSI.CAdES.detached``)."""
+    """Anything that signs PDFs with a PAdES signature (subfilter ``ETSI.CAdES.detached``).
+
+    ``sign`` and ``poll`` are blocking calls, safe inside a running event loop: there they run
+    pyHanko's coroutines on a private thread (:mod:`dossier.signing.blocking`); from async code
+    call them via ``asyncio.to_thread`` to avoid blocking your loop.
+    """
 
     #: Provider name written into tickets, e.g. ``"local"``, ``"csc"``, ``"phone"``.
     provider: str
@@ -147,3 +157,16 @@ class Signer(Protocol):
     def poll(self, ticket: Ticket) -> PollResult:
         """Ask where a ticket stands; finish the signature when the remote side is done."""
         ...
+
+
+@runtime_checkable
+class ChecksDocuments(Protocol):
+    def check_document(self, pdf: bytes) -> None:
+        """Raise InvalidDocument unless ``pdf`` is a PDF this signer can sign."""
+
+
+@runtime_checkable
+class KnowsHolder(Protocol):
+    def holder_name(self) -> str | None:
+        """The name in the signing certificate, when it is known here without a network call
+        (a local key); else None."""

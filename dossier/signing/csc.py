@@ -39,7 +39,7 @@ from pyhanko.sign.timestamps import TimeStamper
 
 from dossier.clock import Clock, SystemClock, require_aware
 from dossier.errors import RemoteSigningError, SignerCredentialError, SigningError
-from dossier.signing import twophase
+from dossier.signing import pades, twophase
 from dossier.signing.base import PollResult, SignRequest, StateValue, Ticket, TicketStatus
 from dossier.signing.credentials import check_signing_certificate
 from dossier.signing.remote import run_remote
@@ -71,6 +71,7 @@ class CscRemoteSigner:
 
     def sign(self, pdf: bytes, request: SignRequest) -> bytes | Ticket:
         """Sign through the service (or, when deferred, authorise and return a ticket)."""
+        self.check_document(pdf)  # InvalidDocument before the service is asked anything
         ticket = self._run(self._start(pdf, request))
         if self._deferred:
             return ticket
@@ -90,6 +91,14 @@ class CscRemoteSigner:
                               reason="the signature activation data (SAD) expired")
         pdf = self._run(self._finish(dict(ticket.state)))
         return PollResult(status=TicketStatus.SIGNED, pdf=pdf)
+
+    def check_document(self, pdf: bytes) -> None:
+        """Raise :class:`~dossier.errors.InvalidDocument` unless ``pdf`` can be signed."""
+        pades.open_pdf(pdf)
+
+    def holder_name(self) -> str | None:
+        """None: the certificate is fetched from the service when signing, not known here."""
+        return None
 
     # -- the protocol ------------------------------------------------------------------------
 

@@ -8,11 +8,13 @@ It is fast because it does once what stock pyHanko does per call: the key is par
 checked when the signer is made (not re-read from DER, with its costly RSA consistency check,
 for every signature), the signature space is computed from the certificates instead of by a
 dry-run signature, and the stamp's font is loaded once per process. See ``bench/signing.py``.
+
+pyHanko's signing is async; :meth:`LocalSigner.sign` runs it with
+:func:`~dossier.signing.blocking.run_blocking`, so it also works inside a running event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,10 +32,12 @@ from dossier.clock import Clock, SystemClock, require_aware
 from dossier.errors import RemoteSigningError, SignerCredentialError, SigningError
 from dossier.signing import pades
 from dossier.signing.base import PollResult, SignRequest, Ticket
+from dossier.signing.blocking import run_blocking
 from dossier.signing.credentials import (
     KeyMaterial,
     PrivateKey,
     check_signing_certificate,
+    common_name,
     load_pem,
     load_pkcs12,
 )
@@ -107,14 +111,25 @@ class LocalSigner:
         """Return ``pdf`` with a PAdES signature in a new field (an incremental update)."""
         signed_at = require_aware(request.signed_at or self._clock.now(), "signing time")
         check_signing_certificate(self.certificate, signed_at)
+        # before the TSA is asked for its token size: a bad PDF is InvalidDocument, not a
+        # network error (reading it twice costs well under a millisecond)
+        self.check_document(pdf)
         try:
-            return asyncio.run(self._sign(pdf, request, signed_at))
+            return run_blocking(self._sign(pdf, request, signed_at))
         except TimestampRequestError as exc:
             raise RemoteSigningError(
                 f"the time-stamping authority did not answer usably ({exc}); check the TSA "
                 "URL and try again, or sign without a timestamp (B-B)") from exc
         except PyHankoSigningError as exc:
             raise SigningError(f"signing failed: {exc}") from exc
+
+    def check_document(self, pdf: bytes) -> None:
+        """Raise :class:`~dossier.errors.InvalidDocument` unless ``pdf`` can be signed."""
+        pades.open_pdf(pdf)
+
+    def holder_name(self) -> str | None:
+        """The common name in the certificate: the key is here, so it is known without asking."""
+        return common_name(self.certificate)
 
     def poll(self, ticket: Ticket) -> PollResult:
         """A local signer never issues tickets; polling one is a programming error."""

@@ -78,6 +78,7 @@ class PhoneConfirmSigner:
 
     def sign(self, pdf: bytes, request: SignRequest) -> Ticket:
         """Send the hash to the signer's phone; return the ticket to poll."""
+        self.check_document(pdf)  # InvalidDocument before the service is asked anything
         return self._run(self._start(pdf, request))
 
     def poll(self, ticket: Ticket) -> PollResult:
@@ -85,6 +86,14 @@ class PhoneConfirmSigner:
         if ticket.provider != self.provider:
             raise SigningError(f"ticket from {ticket.provider!r} given to the phone signer")
         return self._run(self._poll(ticket))
+
+    def check_document(self, pdf: bytes) -> None:
+        """Raise :class:`~dossier.errors.InvalidDocument` unless ``pdf`` can be signed."""
+        pades.open_pdf(pdf)
+
+    def holder_name(self) -> str | None:
+        """None: the certificate is fetched from the service when signing, not known here."""
+        return None
 
     # -- request bodies and answers: override these for a vendor with other names ---------
 

@@ -1,14 +1,15 @@
 """Running a remote signer's async work from the synchronous port, with one error mapping.
 
 pyHanko's CSC client and our phone-confirm client are async on aiohttp; the ``Signer`` port is
-synchronous. :func:`run_remote` runs the work on a private event loop and turns transport and
-protocol failures into :class:`~dossier.errors.RemoteSigningError` with a message that says
-what to do.
+synchronous. :func:`run_remote` runs the work with
+:func:`~dossier.signing.blocking.run_blocking` (on the calling thread, or on a private thread
+when that thread already runs an event loop, so it is safe inside ASGI apps) and turns
+transport and protocol failures into :class:`~dossier.errors.RemoteSigningError` with a
+message that says what to do.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -16,6 +17,7 @@ import aiohttp
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 
 from dossier.errors import RemoteSigningError, SigningError
+from dossier.signing.blocking import run_blocking
 
 T = TypeVar("T")
 
@@ -25,7 +27,7 @@ def run_remote(work: Awaitable[T], *, service: str, timeout: float, unusable_hin
     async def guarded() -> T:
         return await work
     try:
-        return asyncio.run(guarded())
+        return run_blocking(guarded())
     except SigningError:
         raise
     except TimeoutError as exc:

@@ -4,11 +4,15 @@ Every problem becomes a reason in the report, in Vietnamese and English (``"… 
 changed content, a signature that does not verify, changes appended after signing, an
 untrusted, expired or revoked certificate, a bad timestamp. Only input that is not a usable
 PDF at all raises :class:`~dossier.errors.InvalidDocument`.
+
+:func:`verify` blocks; it is safe inside a running event loop (pyHanko's validation runs
+through :func:`~dossier.signing.blocking.run_blocking`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -21,7 +25,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
@@ -29,6 +33,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from dossier.clock import require_aware
 from dossier.errors import InvalidDocument
+from dossier.signing.blocking import run_blocking
 from dossier.signing.credentials import common_name
 
 #: Changes after a signature that keep it acceptable (later signatures, validation data).
@@ -130,14 +135,24 @@ def _check(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], crls: 
     name = str(sig.field_name)
     subfilter = str(sig.sig_object.get("/SubFilter", "")).lstrip("/")
     try:
-        status = validate_pdf_signature(
-            sig, signer_validation_context=_context(roots, crls, moment),
-            ts_validation_context=_context(roots, crls, moment),
-            key_usage_settings=KeyUsageConstraints(
-                key_usage={"digital_signature", "non_repudiation"}))
+        # not pyHanko's sync validate_pdf_signature: its asyncio.run fails inside a running
+        # event loop, and that failure would read as a damaged signature
+        status = run_blocking(_validate(sig, roots, crls, moment))
     except Exception as exc:  # pyHanko raises many kinds on damaged input: all are "invalid"
         return _damaged(name, subfilter, exc)
     return _report(name, subfilter, status, moment)
+
+
+async def _validate(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate],
+                    crls: list[bytes], moment: datetime | None) -> PdfSignatureStatus:
+    # as pyHanko's sync wrapper does, release what the contexts opened in the loop that
+    # opened it (nothing today: fetching is off)
+    async with aclosing(_context(roots, crls, moment)) as signer_context, \
+            aclosing(_context(roots, crls, moment)) as ts_context:
+        return await async_validate_pdf_signature(
+            sig, signer_validation_context=signer_context, ts_validation_context=ts_context,
+            key_usage_settings=KeyUsageConstraints(
+                key_usage={"digital_signature", "non_repudiation"}))
 
 
 def _report(name: str, subfilter: str, status: PdfSignatureStatus,

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dossier.records import Payment, PaymentCallback, Refund, StoredReceipt
+from dossier.records import (
+    Payment,
+    PaymentCallback,
+    PaymentState,
+    Refund,
+    RefundState,
+    StoredReceipt,
+)
 from dossier.store.database import Tx
 
 _PAYMENT_COLUMNS = (
@@ -38,7 +45,7 @@ def _payment(tx: Tx, r: Any) -> StoredPayment:
     out = tx.instant_out
     return StoredPayment(id=r[0], dossier_id=r[1], record=Payment(
         dossier_code=r[2], order_ref=r[3], provider=r[4], amount=r[5], currency=r[6],
-        state=r[7], method=r[8], idempotency_key=r[9], requested_by=r[10],
+        state=PaymentState(r[7]), method=r[8], idempotency_key=r[9], requested_by=r[10],
         created_at=out(r[11]), expires_at=out(r[12]), updated_at=out(r[13]),  # type: ignore[arg-type]
         provider_ref=r[14], paid_at=out(r[15]), consumed_at=out(r[16]), refunded_amount=r[17],
         review_reason=r[18], redirect_url=r[19], qr_payload=r[20], counter_instructions=r[21]))
@@ -51,7 +58,7 @@ def insert_payment(tx: Tx, dossier_id: int, p: Payment) -> int:
         " counter_instructions, created_at, expires_at, paid_at, consumed_at, updated_at,"
         " refunded_amount, review_reason)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (dossier_id, p.provider, p.order_ref, p.idempotency_key, p.amount, p.currency, p.state,
+        (dossier_id, p.provider, p.order_ref, p.idempotency_key, p.amount, p.currency, str(p.state),
          p.method, p.requested_by, p.provider_ref, p.redirect_url, p.qr_payload,
          p.counter_instructions, tx.instant_in(p.created_at), tx.instant_in(p.expires_at),
          tx.instant_in(p.paid_at), tx.instant_in(p.consumed_at), tx.instant_in(p.updated_at),
@@ -79,7 +86,7 @@ def payments_of(tx: Tx, dossier_id: int) -> list[StoredPayment]:
 
 def payments_by_state(tx: Tx, provider: str, state: str) -> list[StoredPayment]:
     rows = tx.all(f"{_SELECT_PAYMENT} WHERE p.provider = ? AND p.state = ? ORDER BY p.id",
-                  (provider, state))
+                  (provider, str(state)))
     return [_payment(tx, r) for r in rows]
 
 
@@ -110,10 +117,12 @@ def update_payment(tx: Tx, payment_id: int, expected_state: str, updated_at: dat
     unknown = set(changes) - _UPDATABLE
     assert not unknown, f"not updatable: {unknown}"
     names = sorted(changes)
-    values = [tx.instant_in(changes[n]) if n in _INSTANT_COLUMNS else changes[n] for n in names]
+    # str(): a StrEnum as its value (psycopg would dump an Enum by its name)
+    values = [tx.instant_in(changes[n]) if n in _INSTANT_COLUMNS
+              else str(changes[n]) if n == "state" else changes[n] for n in names]
     sets = "".join(f"{name} = ?, " for name in names)
     changed = tx.execute(f"UPDATE payments SET {sets}updated_at = ? WHERE id = ? AND state = ?",
-                         (*values, tx.instant_in(updated_at), payment_id, expected_state))
+                         (*values, tx.instant_in(updated_at), payment_id, str(expected_state)))
     return changed == 1
 
 
@@ -186,7 +195,7 @@ class StoredRefund:
 
 def _refund(tx: Tx, r: Any) -> StoredRefund:
     return StoredRefund(id=r[0], payment_id=r[1], record=Refund(
-        refund_ref=r[2], order_ref=r[3], dossier_code=r[4], amount=r[5], state=r[6],
+        refund_ref=r[2], order_ref=r[3], dossier_code=r[4], amount=r[5], state=RefundState(r[6]),
         reason=r[7], requested_by=r[8], idempotency_key=r[9],
         created_at=tx.instant_out(r[10]), updated_at=tx.instant_out(r[11]),  # type: ignore[arg-type]
         provider_ref=r[12], message=r[13]))
@@ -196,7 +205,7 @@ def insert_refund(tx: Tx, payment_id: int, r: Refund) -> int:
     row = tx.one("INSERT INTO refunds (payment_id, refund_ref, idempotency_key, amount, state,"
                  " reason, requested_by, provider_ref, message, created_at, updated_at)"
                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                 (payment_id, r.refund_ref, r.idempotency_key, r.amount, r.state, r.reason,
+                 (payment_id, r.refund_ref, r.idempotency_key, r.amount, str(r.state), r.reason,
                   r.requested_by, r.provider_ref, r.message, tx.instant_in(r.created_at),
                   tx.instant_in(r.updated_at)))
     return int(row[0])
@@ -232,8 +241,8 @@ def update_refund(tx: Tx, refund_id: int, expected_state: str, *, state: str,
                   provider_ref: str | None, message: str, at: datetime) -> bool:
     changed = tx.execute("UPDATE refunds SET state = ?, provider_ref = ?, message = ?,"
                          " updated_at = ? WHERE id = ? AND state = ?",
-                         (state, provider_ref, message, tx.instant_in(at), refund_id,
-                          expected_state))
+                         (str(state), provider_ref, message, tx.instant_in(at), refund_id,
+                          str(expected_state)))
     return changed == 1
 
 

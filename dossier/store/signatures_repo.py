@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dossier.records import DocumentRecord, SignatureRequest
+from dossier.records import DocumentRecord, SignatureRequest, SignatureRequestState
 from dossier.store.database import Tx
 
 _DOCUMENT_COLUMNS = ("d.code, x.kind, x.filename, x.sha256, x.size, x.media_type, x.signed_by,"
@@ -55,7 +55,8 @@ def documents_of(tx: Tx, dossier_id: int) -> list[DocumentRecord]:
 def _request(tx: Tx, r: Any) -> StoredRequest:
     out = tx.instant_out
     record = SignatureRequest(
-        dossier_code=r[2], provider=r[3], state=r[4], transaction_id=r[5], requested_by=r[6],
+        dossier_code=r[2], provider=r[3], state=SignatureRequestState(r[4]),
+        transaction_id=r[5], requested_by=r[6],
         requested_at=out(r[7]), expires_at=out(r[8]),  # type: ignore[arg-type]
         resolved_at=out(r[9]), reason=r[10], document_sha256=r[11])
     return StoredRequest(id=r[0], dossier_id=r[1], record=record, ticket=r[12])
@@ -65,7 +66,7 @@ def insert_request(tx: Tx, dossier_id: int, record: SignatureRequest, ticket: st
     row = tx.one(
         "INSERT INTO signature_requests (dossier_id, provider, state, transaction_id, ticket,"
         " requested_by, requested_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (dossier_id, record.provider, record.state, record.transaction_id, ticket,
+        (dossier_id, record.provider, str(record.state), record.transaction_id, ticket,
          record.requested_by, tx.instant_in(record.requested_at),
          tx.instant_in(record.expires_at)))
     return int(row[0])
@@ -106,5 +107,5 @@ def resolve_request(tx: Tx, request_id: int, state: str, at: datetime, *,
     changed = tx.execute(
         "UPDATE signature_requests SET state = ?, resolved_at = ?, reason = ?,"
         " document_sha256 = ? WHERE id = ? AND state = 'pending'",
-        (state, tx.instant_in(at), reason, document_sha256, request_id))
+        (str(state), tx.instant_in(at), reason, document_sha256, request_id))
     return changed == 1

@@ -1,0 +1,295 @@
+"""The public face of the library: :class:`Engine`.
+
+Every method validates its input and is one (or, around a slow outside service, a few)
+database transactions. Every change to a dossier goes through the :class:`Kernel`, the one
+write path; the payment and signing services are handed the kernel, never the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from dossier import store
+from dossier.actors import Actor
+from dossier.audit import verify_chain
+from dossier.calendar import WorkingCalendar
+from dossier.clock import Clock, SystemClock, require_aware
+from dossier.documents.base import Paperwork
+from dossier.engine import DEFAULT_URL, lifecycle, timers
+from dossier.engine.kernel import Kernel
+from dossier.engine.payments_api import PaymentsApi, check_batch
+from dossier.engine.signing_api import SigningApi
+from dossier.errors import InvalidInput
+from dossier.fees import FeeBasis
+from dossier.payments.base import PaymentGateway
+from dossier.payments.receipt import ReceiptIssuer
+from dossier.payments.registry import GatewayRegistry
+from dossier.payments.service import PaymentService, ReceiptSettings, build_registry
+from dossier.policy import check_actor
+from dossier.procedure.model import Procedure
+from dossier.records import Attachment, ClockPause, Dossier, Event
+from dossier.signing.base import Signer
+from dossier.signing.service import CERTIFICATION_BOOK, SigningService
+from dossier.states import Trigger
+from dossier.store import repository as repo
+from dossier.store.database import Database
+
+CHANNELS = lifecycle.CHANNELS
+
+
+class Engine(PaymentsApi, SigningApi):
+    """Runs dossiers through their procedures' lifecycles on one database.
+
+    ``Engine()`` opens (or creates) ``sqlite:///dossier.db`` in the working directory;
+    ``Engine(url)`` takes any SQLAlchemy URL (``postgresql://…`` uses psycopg 3);
+    :meth:`in_memory` gives a private in-memory database for tests. One engine may be shared
+    by many threads. An existing database whose schema is older than this version raises
+    :class:`~dossier.errors.SchemaError`: run ``dossier db upgrade``.
+
+    Payments go through ``gateways`` (a :class:`~dossier.payments.GatewayRegistry`, used as
+    it is, or gateways to register; a list without a gateway named ``counter`` gets a
+    :class:`~dossier.payments.CounterGateway`, and ``None`` means the counter only).
+    Receipts are produced by ``receipt_issuer`` (default: the local Jinja2 template),
+    numbered and headed as ``receipts`` says (:class:`~dossier.payments.service.ReceiptSettings`,
+    whose ``agency_names`` also head stamps and certification statements). ``signers`` maps
+    names to :class:`~dossier.signing.Signer` objects; ``paperwork`` makes the PDFs they sign
+    (default: the shipped templates); ``certification_book`` is the quyển số pattern.
+    """
+
+    def __init__(self, url: str | None = None, *, clock: Clock | None = None,
+                 calendars: Mapping[str, WorkingCalendar] | None = None,
+                 default_calendar: WorkingCalendar | None = None,
+                 gateways: GatewayRegistry | Iterable[PaymentGateway] | None = None,
+                 receipt_issuer: ReceiptIssuer | None = None,
+                 receipts: ReceiptSettings | None = None,
+                 signers: Mapping[str, Signer] | None = None,
+                 paperwork: Paperwork | None = None,
+                 certification_book: str = CERTIFICATION_BOOK) -> None:
+        calendars = dict(calendars or {})
+        for agency, calendar in calendars.items():
+            if not isinstance(calendar, WorkingCalendar):
+                raise InvalidInput(f"calendars[{agency!r}] must be a WorkingCalendar")
+        if default_calendar is not None and not isinstance(default_calendar, WorkingCalendar):
+            raise InvalidInput("default_calendar must be a WorkingCalendar")
+        if receipts is not None and not isinstance(receipts, ReceiptSettings):
+            raise InvalidInput("receipts must be a dossier.payments.service.ReceiptSettings")
+        registry = build_registry(gateways)
+        url = url or DEFAULT_URL
+        db = Database(url, in_memory=_is_memory(url))
+        try:
+            store.ensure_schema(db)
+            self._kernel = Kernel(db, clock=clock or SystemClock(), calendars=calendars,
+                                  default_calendar=default_calendar
+                                  or WorkingCalendar.vietnam())
+            self._payments = PaymentService(self._kernel, registry, receipt_issuer, receipts)
+            self._signing = SigningService(
+                self._kernel, signers or {}, paperwork=paperwork,
+                agency_names=receipts.agency_names if receipts else None,
+                certification_book=certification_book)
+        except BaseException:
+            db.dispose()
+            raise
+
+    @classmethod
+    def in_memory(cls, **kwargs: Any) -> Engine:
+        """An engine on a private in-memory SQLite database (one connection, thread-safe);
+        it takes every keyword :class:`Engine` takes."""
+        return cls("sqlite://", **kwargs)
+
+    @property
+    def kernel(self) -> Kernel:
+        """The one write path, for services an integrator adds beside the engine's own."""
+        return self._kernel
+
+    @property
+    def db(self) -> Database:
+        return self._kernel.db
+
+    @property
+    def clock(self) -> Clock:
+        return self._kernel.clock
+
+    def calendar_for(self, agency: str) -> WorkingCalendar:
+        """The working-day calendar deadlines of ``agency`` are counted on."""
+        return self._kernel.calendar_for(agency)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._kernel.db.dispose()
+
+    # --- procedures -------------------------------------------------------------------------
+
+    def register(self, procedure: Procedure) -> Procedure:
+        """Store a procedure version in the database so every engine on it can use it.
+
+        Registering the same code and version again is a no-op if the content is the same,
+        and :class:`~dossier.errors.ProcedureConflict` if it differs.
+        """
+        if not isinstance(procedure, Procedure):
+            raise InvalidInput("register() takes a Procedure (see dossier.load_procedure)")
+        catalog, now = self._kernel.procedures, self._now()
+        # another engine may insert the same code+version between our read and write
+        self._kernel.retrying(lambda tx: catalog.store(tx, procedure, now))
+        catalog.remember(procedure)
+        return procedure
+
+    def procedure(self, code: str, version: str) -> Procedure:
+        """A registered procedure version."""
+        with self._kernel.transaction(write=False) as tx:
+            return self._kernel.procedures.get(tx, code, version)
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def submit(self, procedure_code: str, *, applicant: Mapping[str, Any], channel: str,
+               actor: Actor, agency: str | None = None,
+               fee_basis: Mapping[str, Any] | FeeBasis | None = None) -> Dossier:
+        """Create a dossier in ``awaiting_reception`` and record its ``submit`` event.
+
+        A clerk submits for their own agency (``channel`` ``counter`` or ``post``); a citizen
+        submits online to the ``agency`` they name and becomes the dossier's owner.
+        ``fee_basis`` (``{"pages": 3, "copies": 2}``) feeds the procedure's fee rule.
+        """
+        check_actor(actor)
+        return lifecycle.submit(self._kernel, procedure_code, applicant=applicant,
+                                channel=channel, actor=actor, agency=agency,
+                                fee_basis=fee_basis)
+
+    def fire(self, code: str, trigger: str, *, actor: Actor, on_behalf_of: str | None = None,
+             if_version: int | None = None, **data: Any) -> Dossier:
+        """Fire ``trigger`` on dossier ``code`` as ``actor``; return the new snapshot.
+
+        ``data`` is what the trigger takes (see :mod:`dossier.trigger_data`). ``if_version``
+        makes the call fail with :class:`~dossier.errors.ConcurrencyConflict` unless the
+        dossier is still at that version (what a user saw on screen). Checks, in order:
+        unknown dossier, foreign agency or not the owner, trigger/state, role, data, guards.
+
+        Three triggers record more than the event:
+
+        - ``pay`` with a fee due records the fee taken at the counter (``method`` ``cash``,
+          ``pos`` with its slip as ``reference``, or ``transfer`` seen on the agency's
+          account): a payment, its e-receipt and its place in reconciliation, exactly as
+          :meth:`confirm_counter_payment`. Online payments complete ``pay`` by themselves
+          (:meth:`request_payment`, then the provider's callback).
+        - ``sign`` needs the signed result :meth:`sign_result` stores (it fires ``sign``
+          itself), unless the procedure says ``signing = "paper"``.
+        - ``certify`` needs the certified copies :meth:`certify_copy` issues (the last one
+          fires it), unless the procedure says ``certification = "paper"``.
+        """
+        check_actor(actor)
+        if not isinstance(code, str) or not isinstance(trigger, str):
+            raise InvalidInput("fire() takes a dossier code and a trigger name")
+        if trigger == Trigger.EXTEND:
+            return lifecycle.extend(self._kernel, code, actor, data, if_version, on_behalf_of)
+        if trigger == Trigger.PAY:
+            after, order_ref = self._payments.settlement.pay(
+                code, actor=actor, data=data, if_version=if_version, on_behalf_of=on_behalf_of)
+            if order_ref is not None:
+                self._payments.receipts.issue(order_ref=order_ref)
+            return after
+        return lifecycle.fire(self._kernel, code, trigger, actor=actor,
+                              on_behalf_of=on_behalf_of, if_version=if_version, data=data)
+
+    def extend(self, code: str, *, actor: Actor, reason: str, appointment_at: datetime | str,
+               if_version: int | None = None) -> Dossier:
+        """Issue an apology letter (văn bản xin lỗi và hẹn lại) with a new appointment date.
+
+        Once per dossier, by a clerk or leader of its agency, while it is open and its clock
+        has started. The dossier is still judged against its due date: returned after it, it
+        counts as late. Also reachable as ``fire(code, "extend", reason=…, appointment_at=…)``.
+        """
+        check_actor(actor)
+        return lifecycle.extend(self._kernel, code, actor,
+                                {"reason": reason, "appointment_at": appointment_at},
+                                if_version)
+
+    def attach(self, code: str, component: str, data: bytes, filename: str, *, actor: Actor,
+               media_type: str | None = None) -> Attachment:
+        """Store a file for a dossier component (content-addressed by SHA-256).
+
+        Staff of the dossier's agency or its owner may attach while the dossier is open; the
+        attachment is recorded as an ``attach`` event in the dossier's history.
+        """
+        check_actor(actor)
+        return lifecycle.attach(self._kernel, code, component, data, filename, actor=actor,
+                                media_type=media_type)
+
+    # --- timers -----------------------------------------------------------------------------
+
+    def sweep(self, now: datetime | None = None, *, batch: int = 500,
+              max_batches: int | None = None) -> timers.SweepReport:
+        """Fire every timer due at ``now`` (default: the clock): warnings, overdue events and
+        refusals of dossiers whose time to supplement ran out.
+
+        Runs in batches of ``batch`` dossiers, each batch one short write transaction; on
+        PostgreSQL rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several workers can
+        sweep at once. Each dossier's due timers are re-checked inside the transaction, so a
+        row swept twice (or by two workers) produces one event.
+        """
+        check_batch(batch)
+        at = self._now() if now is None else require_aware(now, "now")
+        return timers.sweep(self._kernel, at, batch=batch, max_batches=max_batches)
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def get(self, code: str) -> Dossier:
+        """The dossier as it is now (an immutable snapshot)."""
+        with self._kernel.transaction(write=False) as tx:
+            return self._kernel.load(tx, code)
+
+    def history(self, code: str) -> list[Event]:
+        """The dossier's events, oldest first."""
+        with self._kernel.transaction(write=False) as tx:
+            return repo.load_events(tx, self._kernel.load(tx, code).id)
+
+    def attachments(self, code: str) -> list[Attachment]:
+        """The files attached to the dossier, oldest first."""
+        with self._kernel.transaction(write=False) as tx:
+            return repo.load_attachments(tx, self._kernel.load(tx, code).id)
+
+    def read_attachment(self, code: str, sha256: str) -> bytes:
+        """The content of one of the dossier's attached files."""
+        with self._kernel.transaction(write=False) as tx:
+            dossier = self._kernel.load(tx, code)
+            return self._kernel.read_blob(
+                tx, dossier, sha256, (a.sha256 for a in repo.load_attachments(tx, dossier.id)),
+                "attachment")
+
+    def clock_pauses(self, code: str) -> list[ClockPause]:
+        """The dossier's clock-pause ledger (supplement rounds that stopped the clock)."""
+        with self._kernel.transaction(write=False) as tx:
+            return repo.load_pauses(tx, self._kernel.load(tx, code).id)
+
+    def remaining_text(self, code: str, now: datetime | None = None) -> str | None:
+        """"Còn 2 ngày 3 giờ" / "Quá 1 ngày 2 giờ" until the appointment; None before
+        reception or once the dossier is closed."""
+        dossier = self.get(code)
+        appointment = dossier.deadlines.appointment_at
+        if appointment is None or dossier.is_final:
+            return None
+        at = self._now() if now is None else require_aware(now, "now")
+        return self.calendar_for(dossier.agency).remaining_text(at, appointment)
+
+    def codes(self, agency: str | None = None) -> list[str]:
+        """Every dossier code (of one agency), in submission order."""
+        with self._kernel.transaction(write=False) as tx:
+            return repo.list_dossier_codes(tx, agency)
+
+    def verify_audit(self, code: str) -> bool:
+        """``True`` if the dossier's event log matches its hash chain; else :class:`AuditError`."""
+        with self._kernel.transaction(write=False) as tx:
+            dossier = self._kernel.load(tx, code)
+            events = repo.load_events(tx, dossier.id)
+        verify_chain(code, events, dossier.head_hash, dossier.event_count)
+        return True
+
+    def _now(self) -> datetime:
+        return self._kernel.now()
+
+
+SweepReport = timers.SweepReport
+
+
+def _is_memory(url: str) -> bool:
+    return url.startswith("sqlite") and url.split("://", 1)[-1] in ("", "/", "/:memory:")

@@ -1,0 +1,272 @@
+"""The kernel: the one write path every change to a dossier goes through.
+
+::
+
+    move = kernel.check(tx, code, Trigger.APPROVE, actor, data)   # load → party → state
+    after = kernel.apply(tx, move, now)                           #  → role → data → guards
+                                                                  # deadlines, event, row
+    kernel.record(tx, dossier, Trigger.ATTACH, actor, data=…, now=…)  # an event, no move
+
+:meth:`Kernel.check` loads the dossier, checks the actor is a party to it, that the trigger
+is allowed in its state and to the actor's role (:mod:`dossier.policy`), validates the data,
+the ``if_version`` the caller saw and the guards. :meth:`Kernel.apply` computes the deadlines
+and writes the event, the row (conditional on the version read: a concurrent writer gets
+:class:`~dossier.errors.ConcurrencyConflict`) and the clock-pause ledger, then runs the
+transition hooks (the payment service's: a fee paid ahead completes ``pay`` on arrival in
+``awaiting_payment``). :meth:`Kernel.record` appends an event that moves no state (attach,
+apology letter, timers). All of it inside the caller's transaction: the caller decides what
+else commits with it (a payment row, a signed document), and an error anywhere rolls all of
+it back.
+
+The services (payments, signing) are given the kernel, never the :class:`Engine`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from dossier import policy, sla
+from dossier.actors import Actor
+from dossier.calendar import WorkingCalendar
+from dossier.clock import Clock, require_aware
+from dossier.effects import after_event, chain_event, transition_changes
+from dossier.engine.procedures import ProcedureCatalog
+from dossier.errors import ConcurrencyConflict, DossierNotFound, InvalidInput
+from dossier.procedure.model import Procedure
+from dossier.records import Deadlines, Dossier
+from dossier.states import State, Trigger
+from dossier.store import repository as repo
+from dossier.store import signatures_repo as srepo
+from dossier.store.database import Database, Tx
+from dossier.trigger_data import validate_trigger_data
+
+log = logging.getLogger("dossier")
+
+T = TypeVar("T")
+#: Runs inside the transaction after every transition; returns the dossier as it is then.
+TransitionHook = Callable[[Tx, Dossier, Procedure, datetime], Dossier]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Move:
+    """A transition checked and ready to record: ``actor`` fires ``trigger`` on ``dossier``
+    (as read in this transaction), which goes to ``target``."""
+
+    dossier: Dossier
+    procedure: Procedure
+    trigger: Trigger
+    target: State
+    actor: Actor
+    on_behalf_of: str | None
+    data: Mapping[str, Any]
+
+
+class Kernel:
+    """Load → authorise → resolve → record, on one database, with one clock and calendar set."""
+
+    def __init__(self, db: Database, *, clock: Clock,
+                 calendars: Mapping[str, WorkingCalendar],
+                 default_calendar: WorkingCalendar) -> None:
+        self.db = db
+        self.clock = clock
+        self.calendars = dict(calendars)
+        self.default_calendar = default_calendar
+        self.procedures = ProcedureCatalog()
+        self._hooks: list[TransitionHook] = []
+
+    # --- time and transactions --------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return require_aware(self.clock.now(), "clock.now()")
+
+    def calendar_for(self, agency: str) -> WorkingCalendar:
+        """The working-day calendar deadlines of ``agency`` are counted on."""
+        return self.calendars.get(agency, self.default_calendar)
+
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[Tx]:
+        """One database transaction (see :meth:`Database.transaction`)."""
+        return self.db.transaction(write=write)
+
+    def retrying(self, work: Callable[[Tx], T]) -> T:
+        """``work`` in a write transaction, run once more if a concurrent writer inserted the
+        same unique row first (the second run sees that row and decides again)."""
+        try:
+            with self.db.transaction() as tx:
+                return work(tx)
+        except Exception as exc:
+            if not self.db.is_integrity_error(exc):
+                raise
+        with self.db.transaction() as tx:
+            return work(tx)
+
+    def on_transition(self, hook: TransitionHook) -> None:
+        """Run ``hook`` inside the transaction after every transition."""
+        self._hooks.append(hook)
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def load(self, tx: Tx, code: str) -> Dossier:
+        """The dossier row; :class:`~dossier.errors.DossierNotFound` if there is none."""
+        dossier = repo.load_dossier(tx, code) if isinstance(code, str) else None
+        if dossier is None:
+            raise DossierNotFound(f"no dossier with code {code!r}")
+        return dossier
+
+    def load_for(self, tx: Tx, code: str, actor: Actor) -> Dossier:
+        """The dossier, if ``actor`` is a party to it."""
+        dossier = self.load(tx, code)
+        policy.check_party(actor, dossier)
+        return dossier
+
+    def procedure_of(self, tx: Tx, dossier: Dossier) -> Procedure:
+        """The procedure version the dossier keeps for life."""
+        return self.procedures.get(tx, dossier.procedure_code, dossier.procedure_version)
+
+    def authorise(self, tx: Tx, code: str, actor: Actor,
+                  action: policy.Action) -> tuple[Dossier, Procedure]:
+        """The dossier and its procedure, if ``actor`` may perform ``action`` on it."""
+        dossier = self.load(tx, code)
+        procedure = self.procedure_of(tx, dossier)
+        policy.authorise(actor, dossier, action, procedure)
+        return dossier, procedure
+
+    def read_blob(self, tx: Tx, dossier: Dossier, sha256: str, listed: Iterable[str],
+                  what: str) -> bytes:
+        """The bytes of a file the dossier lists (``listed``: its SHA-256 digests)."""
+        if sha256 not in set(listed):
+            raise InvalidInput(f"{dossier.code} has no {what} with SHA-256 {sha256}")
+        blob = repo.get_blob(tx, sha256)
+        assert blob is not None  # attachments and documents reference blobs by foreign key
+        return blob
+
+    # --- the write path ---------------------------------------------------------------------
+
+    def check(self, tx: Tx, dossier: str | Dossier, trigger: Trigger | str, actor: Actor,
+              data: Mapping[str, Any], *, if_version: int | None = None,
+              on_behalf_of: str | None = None, now: datetime,
+              pending: Collection[str] = ()) -> Move:
+        """Everything ``fire`` checks, in its documented order: the dossier exists, the actor
+        is a party, the trigger is allowed in the state, to the role, the data is valid, the
+        version is the one the caller saw, the guards pass (except those ``pending``: the
+        ones the caller is about to satisfy, e.g. the signed result not made yet)."""
+        before = self.load(tx, dossier) if isinstance(dossier, str) else dossier
+        policy.check_party(actor, before)
+        procedure = self.procedure_of(tx, before)
+        book = self.procedures.book(procedure)
+        name = str(trigger)  # a StrEnum's value; an unknown name is refused by the rule book
+        rules = book.candidates(before.state, name)
+        policy.authorise_trigger(actor, before, name, book.allowed_roles(before.state, name))
+        trigger = Trigger(name)
+        clean = validate_trigger_data(trigger, data, procedure)
+        check_version(before, if_version)
+        if trigger is Trigger.RECEIVE:
+            _check_arrival(before, clean, now)
+        behalf = policy.on_behalf_of_for(actor, before, trigger, on_behalf_of)
+        rule = book.resolve(before.code, rules, GuardView(tx, before, procedure, clean),
+                            pending=pending)
+        return Move(dossier=before, procedure=procedure, trigger=trigger, target=rule.target,
+                    actor=actor, on_behalf_of=behalf, data=clean)
+
+    def apply(self, tx: Tx, move: Move, now: datetime) -> Dossier:
+        """Record a checked transition: deadlines, event, row, clock ledger, hooks."""
+        before, trigger, target = move.dossier, move.trigger, move.target
+        change = sla.on_transition(
+            before.deadlines, procedure=move.procedure, channel=before.channel,
+            trigger=trigger, source=before.state, target=target, data=move.data, at=now,
+            calendar=self.calendar_for(before.agency))
+        after = self.record(tx, before, trigger, move.actor, target=target, now=now,
+                            on_behalf_of=move.on_behalf_of,
+                            data={**move.data, **change.event_data}, deadlines=change.deadlines,
+                            **transition_changes(before, trigger, target, move.data, now))
+        if change.pause_end is not None:
+            end = change.pause_end
+            repo.close_pause(tx, before.id, end.ended_at, end.due_before, end.due_after)
+        if change.pause_start is not None:
+            start = change.pause_start
+            repo.open_pause(tx, before.id, start.started_at, start.reason, start.legal_basis,
+                            move.actor.id, move.actor.role.value)
+        for hook in self._hooks:
+            after = hook(tx, after, move.procedure, now)
+        return after
+
+    def fire(self, tx: Tx, dossier: str | Dossier, trigger: Trigger | str, actor: Actor,
+             data: Mapping[str, Any], *, now: datetime, if_version: int | None = None,
+             on_behalf_of: str | None = None) -> tuple[Dossier, Dossier]:
+        """:meth:`check` then :meth:`apply`; the dossier before and after."""
+        move = self.check(tx, dossier, trigger, actor, data, if_version=if_version,
+                          on_behalf_of=on_behalf_of, now=now)
+        return move.dossier, self.apply(tx, move, now)
+
+    def record(self, tx: Tx, before: Dossier, trigger: Trigger, actor: Actor, *,
+               data: Mapping[str, Any], now: datetime, target: State | None = None,
+               on_behalf_of: str | None = None, deadlines: Deadlines | None = None,
+               **changes: Any) -> Dossier:
+        """Append one event to the dossier's chain and write the row with it (``changes``
+        and ``deadlines`` besides the head, count and version); the row is written only if
+        still at ``before.version``."""
+        event = chain_event(before, trigger=trigger.value, source=before.state.value,
+                            target=(target or before.state).value, actor=actor.id,
+                            role=actor.role.value, on_behalf_of=on_behalf_of, at=now,
+                            data=data)
+        if deadlines is not None:
+            changes["deadlines"] = deadlines
+        after = after_event(before, event, **changes)
+        if not repo.update_dossier(tx, before, after):
+            raise ConcurrencyConflict(f"{before.code} was changed by someone else; reload it")
+        repo.insert_event(tx, before.id, event)
+        return after
+
+
+def check_version(dossier: Dossier, if_version: int | None) -> None:
+    """:class:`ConcurrencyConflict` unless the dossier is at the version the caller saw."""
+    if if_version is not None and if_version != dossier.version:
+        raise ConcurrencyConflict(f"{dossier.code} is at version {dossier.version}, not "
+                                  f"{if_version}: reload it and decide again")
+
+
+def _check_arrival(dossier: Dossier, data: Mapping[str, Any], now: datetime) -> None:
+    """The post channel's clock starts when the post brought the dossier, given with receive."""
+    arrived = data.get("arrived_at")
+    if dossier.channel == "post" and dossier.received_at is None:
+        if arrived is None:
+            raise InvalidInput(f"{dossier.code} came by post: give arrived_at= (when the post "
+                               "delivered it) with receive; the clock starts then")
+        if datetime.fromisoformat(arrived) > now:
+            raise InvalidInput(f"{dossier.code}: arrived_at is in the future")
+    elif arrived is not None:
+        raise InvalidInput("arrived_at is for the first reception of a dossier sent by post")
+
+
+class GuardView:
+    """What the guards see of one dossier in one transaction (see
+    :class:`dossier.guards.GuardContext`); the queries run only when a guard asks."""
+
+    def __init__(self, tx: Tx, dossier: Dossier, procedure: Procedure,
+                 data: Mapping[str, Any]) -> None:
+        self._tx, self._dossier = tx, dossier
+        self.procedure, self.data = procedure, data
+        self._stored: frozenset[str] | None = None
+
+    state = property(lambda self: self._dossier.state)
+    resume_state = property(lambda self: self._dossier.resume_state)
+    received = property(lambda self: self._dossier.received_at is not None)
+    fee_due = property(lambda self: self._dossier.fee_due)
+    paid_amount = property(lambda self: self._dossier.paid_amount)
+
+    def stored_components(self) -> frozenset[str]:
+        if self._stored is None:
+            self._stored = repo.stored_components(self._tx, self._dossier.id)
+        return self._stored
+
+    def signed_results(self) -> frozenset[str]:
+        return frozenset(d.sha256 for d in srepo.documents_of(self._tx, self._dossier.id)
+                         if d.kind == "result")
+
+    def certified_components(self) -> frozenset[str]:
+        return frozenset(d.component for d in srepo.documents_of(self._tx, self._dossier.id)
+                         if d.kind == "certified_copy" and d.component)

@@ -1,0 +1,154 @@
+"""The lifecycle commands on the kernel: submit, fire, attach and the apology letter.
+
+Each is one transaction; each validates its input before it opens it, and raises (writing
+nothing) when a check fails. Logs name dossiers by code and people by account id only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from dossier import policy, sla
+from dossier.actors import Actor
+from dossier.audit import GENESIS
+from dossier.clock import LOCAL_TZ, local_date
+from dossier.effects import after_event, chain_event
+from dossier.engine.kernel import Kernel, check_version
+from dossier.errors import InvalidInput, TransitionNotAllowed
+from dossier.fees import FeeBasis, compute_fee
+from dossier.policy import Action
+from dossier.procedure.model import ServiceLevel
+from dossier.records import Attachment, Dossier
+from dossier.states import Role, State, Trigger
+from dossier.store import repository as repo
+from dossier.trigger_data import validate_trigger_data
+
+log = logging.getLogger("dossier")
+
+CHANNELS = ("counter", "online", "post")
+MAX_ATTACHMENT = 50 * 1024 * 1024
+
+
+def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any], channel: str,
+           actor: Actor, agency: str | None,
+           fee_basis: Mapping[str, Any] | FeeBasis | None) -> Dossier:
+    """Create a dossier in ``awaiting_reception`` with its ``submit`` event."""
+    if channel not in CHANNELS:
+        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}; got {channel!r}")
+    clean_applicant = policy.check_applicant(applicant)
+    basis = FeeBasis.parse(fee_basis)
+    agency = policy.submitting_agency(actor, channel, agency)
+    now = kernel.now()
+    with kernel.transaction() as tx:
+        procedure = kernel.procedures.in_force(tx, procedure_code, local_date(now))
+        if channel == "online" and procedure.service_level is ServiceLevel.OFFLINE:
+            raise InvalidInput(f"procedure {procedure.code} is not offered online")
+        day = local_date(now).strftime("%y%m%d")
+        number = repo.next_counter(tx, "dossier", f"{agency}:{day}")
+        draft = Dossier(
+            id=0, code=f"{agency}-{day}-{number:04d}", procedure_code=procedure.code,
+            procedure_version=procedure.version, agency=agency, channel=channel,
+            state=State.AWAITING_RECEPTION, resume_state=None,
+            owner=actor.id if actor.role is Role.CITIZEN else None,
+            applicant=clean_applicant, fee_due=compute_fee(procedure.fee, basis),
+            paid_amount=0, version=0, event_count=0, head_hash=GENESIS, submitted_at=now,
+            received_at=None, updated_at=now, closed_at=None)
+        # the first event has no row to update yet: the row is inserted with it
+        event = chain_event(
+            draft, trigger=Trigger.SUBMIT.value, source=None,
+            target=State.AWAITING_RECEPTION.value, actor=actor.id, role=actor.role.value,
+            on_behalf_of=None, at=now,
+            data={"procedure": procedure.code, "version": procedure.version,
+                  "channel": channel, "fee_due": draft.fee_due})
+        dossier = after_event(draft, event)
+        dossier = replace(dossier, id=repo.insert_dossier(tx, dossier, basis.as_dict()))
+        repo.insert_event(tx, dossier.id, event)
+    log.info("%s submitted (%s %s, %s) by %s", dossier.code, procedure.code,
+             procedure.version, channel, actor.id)
+    return dossier
+
+
+def fire(kernel: Kernel, code: str, trigger: str, *, actor: Actor,
+         on_behalf_of: str | None, if_version: int | None, data: Mapping[str, Any]) -> Dossier:
+    """One trigger through the kernel, in its own transaction."""
+    now = kernel.now()
+    with kernel.transaction() as tx:
+        before, after = kernel.fire(tx, code, trigger, actor, data, now=now,
+                                    if_version=if_version, on_behalf_of=on_behalf_of)
+    if log.isEnabledFor(logging.INFO):  # spare the enum look-ups when nobody listens
+        log.info("%s %s: %s -> %s by %s (%s)", code, trigger, before.state.value,
+                 after.state.value, actor.id, actor.role.value)
+    return after
+
+
+def attach(kernel: Kernel, code: str, component: str, data: bytes, filename: str, *,
+           actor: Actor, media_type: str | None) -> Attachment:
+    """Store a component file (content-addressed) with its ``attach`` event."""
+    if not isinstance(data, bytes | bytearray) or not data:
+        raise InvalidInput("attach() needs the file content as non-empty bytes")
+    if len(data) > MAX_ATTACHMENT:
+        raise InvalidInput(f"file is larger than {MAX_ATTACHMENT // 2**20} MiB")
+    if not isinstance(filename, str) or not filename.strip() or "/" in filename:
+        raise InvalidInput("filename must be a plain file name")
+    content = bytes(data)
+    digest = hashlib.sha256(content).hexdigest()
+    kind = media_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    now = kernel.now()
+    with kernel.transaction() as tx:
+        before, procedure = kernel.authorise(tx, code, actor, Action.ATTACH)
+        if before.is_final:
+            raise TransitionNotAllowed(f"{code} is {before.state.value}; it takes no files")
+        if procedure.component(component) is None:
+            known = ", ".join(c.id for c in procedure.components) or "none"
+            raise InvalidInput(f"{code}: procedure {procedure.code} has no component "
+                               f"{component!r} (its components: {known})")
+        attachment = Attachment(component=component, filename=filename, sha256=digest,
+                                size=len(content), media_type=kind, attached_by=actor.id,
+                                attached_at=now)
+        kernel.record(tx, before, Trigger.ATTACH, actor, now=now,
+                      data={"component": component, "filename": filename, "sha256": digest,
+                            "size": len(content)})
+        repo.put_blob(tx, digest, content)
+        repo.insert_attachment(tx, before.id, attachment)
+    log.info("%s attach %s (%d bytes) by %s", code, component, len(content), actor.id)
+    return attachment
+
+
+def extend(kernel: Kernel, code: str, actor: Actor, data: Mapping[str, Any],
+           if_version: int | None, on_behalf_of: str | None = None) -> Dossier:
+    """The apology letter (văn bản xin lỗi và hẹn lại): a new, later appointment, once."""
+    now = kernel.now()
+    with kernel.transaction() as tx:
+        before = kernel.load_for(tx, code, actor)
+        d = before.deadlines
+        if before.is_final or d.appointment_at is None:
+            raise TransitionNotAllowed(f"{code}: only an open dossier whose clock has "
+                                       "started can get a new appointment")
+        if d.extended:
+            raise TransitionNotAllowed(f"{code} already had its appointment moved once; "
+                                       "an apology letter is issued at most once")
+        procedure = kernel.procedure_of(tx, before)
+        policy.authorise(actor, before, Action.EXTEND, procedure)
+        if on_behalf_of is not None:
+            raise InvalidInput("an apology letter is issued by staff in their own name")
+        clean = validate_trigger_data(Trigger.EXTEND, data, procedure)
+        check_version(before, if_version)
+        new_appointment = datetime.fromisoformat(clean["appointment_at"])
+        if new_appointment <= max(d.appointment_at, now):
+            raise InvalidInput(f"{code}: the new appointment must be later than the current "
+                               f"one ({d.appointment_at.isoformat()}) and than now")
+        deadlines = sla.extend(d, procedure=procedure, new_appointment=new_appointment,
+                               calendar=kernel.calendar_for(before.agency), at=now)
+        after = kernel.record(
+            tx, before, Trigger.EXTEND, actor, now=now,
+            data={**clean, "previous_appointment_at":
+                  d.appointment_at.astimezone(LOCAL_TZ).isoformat()},
+            deadlines=replace(deadlines, next_timer_at=sla.next_timer(before.state, deadlines)))
+    log.info("%s extend: new appointment %s by %s", code, clean["appointment_at"], actor.id)
+    return after

@@ -1,0 +1,71 @@
+"""The signing half of :class:`~dossier.engine.Engine`'s public API (see
+:mod:`dossier.signing.service` for the rules).
+
+Signers are blocking calls that are safe inside a running event loop (pyHanko's coroutines
+run on a private thread then); from async code, call these methods through
+``asyncio.to_thread`` so the loop is not held while a signature is made.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dossier.actors import Actor
+from dossier.clock import require_aware
+from dossier.engine.kernel import Kernel
+from dossier.engine.payments_api import check_batch
+from dossier.policy import check_actor
+from dossier.records import DocumentRecord, Dossier, SignatureRequest
+from dossier.signing.service import DEFAULT_CERTIFIER_TITLE, SigningService
+
+
+class SigningApi:
+    """Signed results, remote signature requests, certified copies, signed documents."""
+
+    _signing: SigningService
+    _kernel: Kernel
+
+    def sign_result(self, code: str, *, actor: Actor, signer: str,
+                    document: bytes | None = None, signer_name: str | None = None,
+                    lookup_url: str = "") -> Dossier | SignatureRequest:
+        """Sign the dossier's result with the signer registered as ``signer`` (the leader of
+        the ``sign`` step acts). A signer that signs at once fires ``sign`` and returns the
+        dossier; a remote signer returns the pending :class:`SignatureRequest`, completed by
+        :meth:`poll_signatures` (the worker) or :meth:`signature_callback`. ``document``
+        defaults to the result page rendered from ``templates/ket-qua.html.j2``."""
+        check_actor(actor)
+        return self._signing.results.sign(code, actor=actor, signer=signer, document=document,
+                                          signer_name=signer_name, lookup_url=lookup_url)
+
+    def poll_signatures(self, now: datetime | None = None, *, batch: int = 100) -> dict[str, int]:
+        """Ask remote signers about pending requests; fire ``sign`` for those now signed."""
+        check_batch(batch)
+        at = self._kernel.now() if now is None else require_aware(now, "now")
+        return self._signing.requests.poll(at, batch=batch)
+
+    def signature_callback(self, provider: str, transaction_id: str) -> SignatureRequest:
+        """A signing service said a request changed: poll that one request now."""
+        return self._signing.requests.callback(provider, transaction_id)
+
+    def certify_copy(self, code: str, component: str, *, actor: Actor, signer: str,
+                     certifier_name: str | None = None,
+                     certifier_title: str = DEFAULT_CERTIFIER_TITLE) -> Dossier:
+        """Issue the electronic certified copy (bản sao điện tử chứng thực từ bản chính) of a
+        stored original: statement page with its number and book, signed; ``certify`` fires
+        once every certifiable component has its copy."""
+        check_actor(actor)
+        return self._signing.copies.certify(code, component, actor=actor, signer=signer,
+                                            certifier_name=certifier_name,
+                                            certifier_title=certifier_title)
+
+    def documents(self, code: str) -> list[DocumentRecord]:
+        """The dossier's signed documents (results, certified copies), oldest first."""
+        return self._signing.documents(code)
+
+    def read_document(self, code: str, sha256: str) -> bytes:
+        """The bytes of one of the dossier's documents."""
+        return self._signing.read_document(code, sha256)
+
+    def signature_requests(self, code: str) -> list[SignatureRequest]:
+        """The dossier's remote signature requests, oldest first."""
+        return self._signing.signature_requests(code)

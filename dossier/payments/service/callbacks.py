@@ -1,0 +1,157 @@
+"""Providers' callbacks (IPN, bank notifications): verified, judged, applied, recorded.
+
+Every callback is recorded (the review queue); only a verified one for a known order with
+the right amount changes anything, and it is judged and applied in one transaction together
+with the ``pay`` it completes. A replay changes nothing. A callback the engine could not
+apply because a clerk changed the dossier at that moment is answered "error" so that the
+provider retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from dossier.engine.kernel import Kernel
+from dossier.errors import CallbackVerificationError, DossierError, InvalidInput
+from dossier.payments.base import (
+    CallbackReply,
+    CallbackVerdict,
+    MatchesCredits,
+    ParsedCallback,
+    PaymentGateway,
+    PaymentOutcome,
+    RawCallback,
+    callback_verdict,
+)
+from dossier.payments.registry import GatewayRegistry
+from dossier.payments.service.receipts import Receipts
+from dossier.payments.service.settlement import Settlement, dedup_key, raw_text
+from dossier.records import PaymentState
+from dossier.store import payments_repo as prepo
+from dossier.store.database import Tx
+
+log = logging.getLogger("dossier.payments")
+
+#: Payment states a success callback finds already settled (a replay, or settled meanwhile).
+_SETTLED = (PaymentState.SUCCEEDED, PaymentState.NEEDS_REVIEW, PaymentState.REFUNDED)
+
+
+class Callbacks:
+    """Judges and applies providers' callbacks."""
+
+    def __init__(self, kernel: Kernel, gateways: GatewayRegistry, settlement: Settlement,
+                 receipts: Receipts) -> None:
+        self.kernel = kernel
+        self.gateways = gateways
+        self.settlement = settlement
+        self.receipts = receipts
+
+    def handle(self, provider: str, raw: RawCallback) -> CallbackReply:
+        gateway = self.gateways.get(provider)
+        if not isinstance(raw, bytes | bytearray | Mapping):
+            raise InvalidInput("a callback is its decoded parameters or its raw body (bytes)")
+        text = raw_text(raw)
+        now = self.kernel.now()
+        try:
+            parsed = gateway.parse_callback(raw)
+        except CallbackVerificationError as exc:
+            self._record(provider, None, CallbackVerdict.INVALID_SIGNATURE, None, None,
+                         str(exc), text, now)
+            log.warning("%s callback rejected: %s", provider, exc)
+            return gateway.reply(CallbackVerdict.INVALID_SIGNATURE)
+        try:
+            # a concurrent copy of the same callback inserts first: judge it again
+            verdict = self.kernel.retrying(lambda tx: self._judge(tx, gateway, parsed, text,
+                                                                  now))
+        except DossierError as exc:  # a clerk changed the dossier at the same moment…
+            self._record(provider, parsed.order_ref or None, CallbackVerdict.ERROR,
+                         parsed.outcome.value, parsed.amount,
+                         f"not applied, the provider will retry: {exc}", text, now)
+            return gateway.reply(CallbackVerdict.ERROR)
+        if verdict is CallbackVerdict.CONFIRMED and parsed.succeeded:
+            # a bank credit matched on its memo has no order reference of its own
+            self.receipts.issue(order_ref=parsed.order_ref or None)
+        return gateway.reply(verdict)
+
+    def _judge(self, tx: Tx, gateway: PaymentGateway, parsed: ParsedCallback, text: str,
+               now: datetime) -> CallbackVerdict:
+        provider = gateway.name
+        stored = None
+        if parsed.order_ref:
+            stored = prepo.payment_by_order(tx, parsed.order_ref,
+                                            lock=not self.kernel.db.is_sqlite)
+            if stored is not None and stored.record.provider != provider:
+                stored = None
+        if stored is None and isinstance(gateway, MatchesCredits):
+            stored = self._match_credit(tx, gateway, provider, parsed)
+        p = stored.record if stored is not None else None
+        amount_ok = p is not None and parsed.amount == p.amount and \
+            (parsed.currency is None or parsed.currency.upper() == p.currency)
+        duplicate = prepo.callback_seen(tx, dedup_key(parsed))
+        settled = p is not None and (p.state is not PaymentState.PENDING
+                                     if not parsed.succeeded else p.state in _SETTLED)
+        verdict = callback_verdict(signature_valid=True, order_found=p is not None,
+                                   amount_matches=amount_ok,
+                                   already_confirmed=duplicate or settled)
+        reason = {
+            CallbackVerdict.ORDER_NOT_FOUND: "no payment of ours has this order reference",
+            CallbackVerdict.AMOUNT_MISMATCH: (
+                f"the callback says {parsed.amount} {parsed.currency or 'VND'}, the order is "
+                f"{p.amount} {p.currency}" if p is not None else ""),
+            CallbackVerdict.ALREADY_PROCESSED: "a replay, or the payment was already settled",
+        }.get(verdict, "")
+        dedup = None
+        if verdict is CallbackVerdict.CONFIRMED:
+            assert stored is not None
+            dedup = dedup_key(parsed)
+            reason = self._apply(tx, stored, parsed, now)
+        prepo.insert_callback(tx, provider=provider, order_ref=p.order_ref if p else
+                              (parsed.order_ref or None), payment_id=stored.id if stored
+                              else None, dedup_key=dedup, verdict=verdict.value,
+                              outcome=parsed.outcome.value, amount=parsed.amount,
+                              reason=reason, raw=text, at=now)
+        log.info("%s callback for %s: %s", provider, p.order_ref if p else "unknown order",
+                 verdict.value)
+        return verdict
+
+    def _apply(self, tx: Tx, stored: prepo.StoredPayment, parsed: ParsedCallback,
+               now: datetime) -> str:
+        p = stored.record
+        provider_ref = parsed.provider_ref or p.provider_ref
+        if parsed.outcome is PaymentOutcome.FAILED:
+            prepo.update_payment(tx, stored.id, PaymentState.PENDING, now,
+                                 state=PaymentState.FAILED, provider_ref=provider_ref)
+            return f"failed at the provider (code {parsed.response_code})"
+        if not parsed.succeeded:
+            return f"the provider reports {parsed.outcome.value}; nothing changes"
+        paid_at = parsed.paid_at or now
+        if p.state is not PaymentState.PENDING:  # paid after it expired, failed or was cancelled
+            reason = f"paid after the payment was {p.state}; the money moved: refund or apply it"
+            prepo.update_payment(tx, stored.id, p.state, now, state=PaymentState.NEEDS_REVIEW,
+                                 paid_at=paid_at, provider_ref=provider_ref,
+                                 review_reason=reason)
+            log.warning("%s payment %s needs review: paid after it was %s", p.dossier_code,
+                        p.order_ref, p.state)
+            return reason
+        return self.settlement.succeed(tx, stored, provider_ref=provider_ref, paid_at=paid_at,
+                                       method=p.method, now=now)
+
+    def _match_credit(self, tx: Tx, gateway: MatchesCredits, provider: str,
+                      parsed: ParsedCallback) -> prepo.StoredPayment | None:
+        """A credit whose memo names no order we know: let the gateway match it among our
+        pending payments of that provider."""
+        pending = {s.record.order_ref: s
+                   for s in prepo.payments_by_state(tx, provider, PaymentState.PENDING)}
+        found = gateway.match_credit(parsed, {ref: s.record.amount
+                                              for ref, s in pending.items()})
+        return pending.get(found) if found is not None else None
+
+    def _record(self, provider: str, order_ref: str | None, verdict: CallbackVerdict,
+                outcome: str | None, amount: int | None, reason: str, text: str,
+                now: datetime) -> None:
+        with self.kernel.transaction() as tx:
+            prepo.insert_callback(tx, provider=provider, order_ref=order_ref, payment_id=None,
+                                  dedup_key=None, verdict=verdict.value, outcome=outcome,
+                                  amount=amount, reason=reason, raw=text, at=now)

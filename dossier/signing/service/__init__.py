@@ -1,0 +1,83 @@
+"""The signing service: signed results, remote signature requests, certified e-copies, on
+the kernel. It knows signers only through the :class:`~dossier.signing.base.Signer` port
+(with its optional capabilities ``ChecksDocuments`` and ``KnowsHolder``) and the PDFs it signs
+through the :class:`~dossier.documents.base.Paperwork` port.
+
+::
+
+    results    sign a result at once, or leave a remote request pending
+    requests   poll remote requests; complete, reject or expire them
+    copies     certified copies, numbered in the agency's book of the year
+    signers    the named signers, agency names, paperwork, PDF checks
+
+Logs name dossiers by code and people by account id; never applicant data or ID numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dossier.documents.base import Paperwork
+from dossier.engine.kernel import Kernel
+from dossier.records import DocumentRecord, SignatureRequest
+from dossier.signing.base import Signer
+from dossier.signing.service.copies import (
+    CERTIFICATION_BOOK,
+    CERTIFY_REASON,
+    DEFAULT_CERTIFIER_TITLE,
+    Copies,
+)
+from dossier.signing.service.requests import ABANDON_AFTER, POLL_OUTCOMES, Requests
+from dossier.signing.service.results import PDF, RESULT_REASON, Results
+from dossier.signing.service.signers import Signers
+from dossier.store import signatures_repo as srepo
+
+
+class SigningService:
+    """The signing side of one engine.
+
+    ``signers`` maps names to signers; ``agency_names`` maps agency codes to the names
+    printed on stamps and statements (the code when missing); ``certification_book`` is the
+    quyển số pattern, with ``{year}``; ``paperwork`` makes the PDFs (default: the shipped
+    templates).
+    """
+
+    def __init__(self, kernel: Kernel, signers: Mapping[str, Signer], *,
+                 agency_names: Mapping[str, str] | None = None,
+                 certification_book: str = CERTIFICATION_BOOK,
+                 paperwork: Paperwork | None = None) -> None:
+        self.kernel = kernel
+        self.signers = Signers(signers, agency_names=agency_names, paperwork=paperwork)
+        self.requests = Requests(kernel, self.signers)
+        self.results = Results(kernel, self.signers, self.requests.settle)
+        self.copies = Copies(kernel, self.signers, certification_book)
+
+    def documents(self, code: str) -> list[DocumentRecord]:
+        """The dossier's signed documents (results, certified copies), oldest first."""
+        with self.kernel.transaction(write=False) as tx:
+            return srepo.documents_of(tx, self.kernel.load(tx, code).id)
+
+    def read_document(self, code: str, sha256: str) -> bytes:
+        """The content of one of the dossier's signed documents."""
+        with self.kernel.transaction(write=False) as tx:
+            dossier = self.kernel.load(tx, code)
+            return self.kernel.read_blob(tx, dossier, sha256,
+                                         (d.sha256 for d in srepo.documents_of(tx, dossier.id)),
+                                         "document")
+
+    def signature_requests(self, code: str) -> list[SignatureRequest]:
+        """The dossier's remote signature requests, oldest first."""
+        with self.kernel.transaction(write=False) as tx:
+            return [s.record for s in srepo.requests_of(tx, self.kernel.load(tx, code).id)]
+
+
+__all__ = [
+    "ABANDON_AFTER",
+    "CERTIFICATION_BOOK",
+    "CERTIFY_REASON",
+    "DEFAULT_CERTIFIER_TITLE",
+    "PDF",
+    "POLL_OUTCOMES",
+    "RESULT_REASON",
+    "SigningService",
+]
