@@ -146,6 +146,28 @@ def test_only_one_of_several_concurrent_fires_of_a_trigger_wins(
     assert engine.verify_audit(code)
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["one engine", "two engines"])
+def test_one_of_several_clerks_taking_the_same_fee_at_once_records_it(
+        engine: Engine, second_engine: Engine, clerk: Actor, shared: bool) -> None:
+    code = _submit(engine, clerk).code
+    engine.fire(code, "receive", actor=clerk)
+    engine.attach(code, "ban_chinh", b"%PDF-1.4 scan", "ban-chinh.pdf", actor=clerk)
+    fee = engine.fire(code, "digitise", actor=clerk).fee_due
+    engines = (engine, engine if shared else second_engine)
+
+    results = _race(THREADS, lambda i: engines[i % 2].fire(code, "pay", actor=clerk,
+                                                            amount=fee))
+
+    winners = [r for r in results if isinstance(r, Dossier)]
+    losers = [r for r in results if not isinstance(r, Dossier)]
+    assert len(winners) == 1
+    assert all(isinstance(r, ConcurrencyConflict | TransitionNotAllowed) for r in losers), losers
+    assert [p.state for p in engine.payments(code)] == ["succeeded"]
+    assert len(engine.receipts(code)) == 1
+    assert [e.trigger for e in engine.history(code)].count("pay") == 1
+    assert engine.verify_audit(code)
+
+
 def test_a_stale_if_version_is_a_conflict_and_writes_nothing(
         engine: Engine, clerk: Actor) -> None:
     submitted = _submit(engine, clerk)

@@ -48,6 +48,8 @@ log = logging.getLogger("dossier.payments")
 COUNTER = "counter"
 #: ``pay`` methods a clerk records at the counter (a transfer: seen on the agency's account).
 COUNTER_METHODS = ("cash", "pos", "transfer")
+#: What :meth:`Settlement.succeed` answers when the payment completed ``pay`` just now.
+PAY_COMPLETED = "paid; the pay step is complete"
 _MAX_RAW = 16_000
 
 
@@ -94,7 +96,7 @@ class Settlement:
             self._consume(tx, dossier, stored, method=method,
                           reference=provider_ref or p.order_ref, actor=actor, now=now,
                           note=note, on_behalf_of=on_behalf_of)
-            return "paid; the pay step is complete"
+            return PAY_COMPLETED
         return "paid; the pay step completes when the dossier reaches it"
 
     def _consume(self, tx: Tx, dossier: Dossier, stored: prepo.StoredPayment, *, method: str,
@@ -139,7 +141,8 @@ class Settlement:
         receipt, reconciliation), completing ``pay``. Returns the dossier and the order
         reference of the payment (None for a fee of 0)."""
         now = self.kernel.now()
-        with self.kernel.transaction() as tx:
+
+        def work(tx: Tx) -> tuple[Dossier, str | None]:
             move = self.kernel.check(tx, code, Trigger.PAY, actor, data, if_version=if_version,
                                      on_behalf_of=on_behalf_of, now=now)
             if move.dossier.fee_due <= 0:  # nothing to collect: the step is only recorded
@@ -152,11 +155,20 @@ class Settlement:
                     f"{', '.join(COUNTER_METHODS)}); an online payment completes pay by "
                     "itself: request_payment, then the provider's callback "
                     "(handle_payment_callback)")
-            stored = self.take_at_counter(
+            stored, outcome = self.take_at_counter(
                 tx, move.dossier, move.procedure, actor=actor, amount=move.data["amount"],
                 method=method, reference=move.data.get("reference"), key=None, now=now,
                 note=move.data.get("note"), on_behalf_of=move.on_behalf_of)
+            if outcome != PAY_COMPLETED:
+                # another clerk's pay committed between our checks and this payment, which
+                # would go to review: a fire that did not fire writes nothing (the clerk
+                # reloads and sees the dossier paid)
+                raise ConcurrencyConflict(f"{code} was changed by someone else; reload it")
             return self.kernel.load(tx, code), stored.record.order_ref
+
+        # two clerks at once on PostgreSQL: the second's attempt number is taken; it runs
+        # again, finds the dossier paid and is refused like any late trigger
+        return self.kernel.retrying(work)
 
     def confirm_counter(self, code: str, *, actor: Actor, amount: int, method: str,
                         reference: str | None, key: str | None) -> Payment:
@@ -165,12 +177,15 @@ class Settlement:
         if reference is not None and (not isinstance(reference, str) or not reference.strip()):
             raise InvalidInput("reference must be the cash-book line or POS slip number")
         now = self.kernel.now()
-        with self.kernel.transaction() as tx:
+
+        def work(tx: Tx) -> prepo.StoredPayment | None:
             dossier = self.kernel.load(tx, code)
-            stored = self.take_at_counter(tx, dossier, self.kernel.procedure_of(tx, dossier),
+            stored, _ = self.take_at_counter(tx, dossier, self.kernel.procedure_of(tx, dossier),
                                           actor=actor, amount=amount, method=method,
                                           reference=reference, key=key, now=now)
-            found = prepo.payment_by_order(tx, stored.record.order_ref)
+            return prepo.payment_by_order(tx, stored.record.order_ref)
+
+        found = self.kernel.retrying(work)  # (a concurrent confirmation: see pay())
         assert found is not None
         log.info("%s fee %d VND taken at the counter (%s) by %s", code, amount,
                  found.record.method, actor.id)
@@ -179,9 +194,10 @@ class Settlement:
     def take_at_counter(self, tx: Tx, dossier: Dossier, procedure: Procedure, *,
                         actor: Actor, amount: int, method: str, reference: str | None,
                         key: str | None, now: datetime, note: str | None = None,
-                        on_behalf_of: str | None = None) -> prepo.StoredPayment:
+                        on_behalf_of: str | None = None) -> tuple[prepo.StoredPayment, str]:
         """A clerk took the fee: record (or reuse) the counter attempt, succeed it, keep the
-        confirmation with the callbacks. The same ``key`` returns the same payment."""
+        confirmation with the callbacks. The same ``key`` returns the same payment. Returns
+        the payment and what became of it (:data:`PAY_COMPLETED`, paid ahead, or review)."""
         policy.authorise(actor, dossier, policy.Action.TAKE_FEE, procedure)
         gateway = self.gateways.get(COUNTER)
         if not isinstance(gateway, TakesCounterPayments):
@@ -189,7 +205,7 @@ class Settlement:
         if key is not None:
             same = same_key(tx, key, dossier, gateway.name, amount)
             if same is not None:
-                return same
+                return same, "the same confirmation again"
         check_payable(tx, dossier, procedure)
         if amount != dossier.fee_due:
             raise GuardFailed(dossier.code, "amount_matches_fee",
@@ -224,7 +240,7 @@ class Settlement:
                               verdict=CallbackVerdict.CONFIRMED.value,
                               outcome=parsed.outcome.value, amount=amount, reason=outcome,
                               raw=raw_text(dict(parsed.raw)), at=now)
-        return stored
+        return stored, outcome
 
 
 def same_key(tx: Tx, key: str, dossier: Dossier, provider: str,
