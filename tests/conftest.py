@@ -100,7 +100,7 @@ def sqlite_url(tmp_path: Path) -> str:
 # Migrating a PostgreSQL schema takes ~0.2 s (every CREATE TABLE makes files; so does TRUNCATE,
 # which is why the rows are DELETEd), and it used to happen for every test. Now a session
 # migrates one schema, and each test gets it back empty: rows deleted, sequences restarted,
-# a few milliseconds. A test that changed the schema itself (test_audit drops the append-only
+# ~10 ms. A test that changed the schema itself (test_audit drops the append-only
 # trigger) leaves a different catalog fingerprint behind; that schema is set aside and a new
 # one migrated, so no test ever sees another's rows or objects.
 
@@ -130,10 +130,11 @@ SELECT 'function', proname, md5(prosrc) FROM pg_proc WHERE pronamespace = (TABLE
 ORDER BY 1, 2, 3
 """
 
-# Whether another session holds a lock on a relation of the schema: an open transaction does
-# (idle pooled connections hold none).
+# Whether another client holds a lock on a relation of the schema: an open transaction does
+# (idle pooled connections hold none; autovacuum's locks don't count).
 _PG_IN_USE = """
 SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                 JOIN pg_stat_activity a ON a.pid = l.pid AND a.backend_type = 'client backend'
                 WHERE c.relnamespace = %s::regnamespace AND l.pid <> pg_backend_pid())
 """
 

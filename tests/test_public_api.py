@@ -62,13 +62,19 @@ def test_the_whole_error_tree_is_exported_from_the_top() -> None:
 
 
 def test_old_import_paths_still_work() -> None:
+    from dossier import policy
     from dossier.authorise import check_party
     from dossier.billing import ReceiptSettings, instructions
     from dossier.engine import Engine
+    from dossier.payments import service
     from dossier.signatures import DEFAULT_CERTIFIER_TITLE, Signatures
+    from dossier.signing.service import SigningService
 
-    assert check_party and ReceiptSettings and instructions and Engine
-    assert Signatures.__name__ == "SigningService" and DEFAULT_CERTIFIER_TITLE
+    assert check_party is policy.check_party
+    assert (ReceiptSettings, instructions) == (service.ReceiptSettings, service.instructions)
+    assert Engine is __import__("dossier").Engine
+    assert Signatures is SigningService
+    assert DEFAULT_CERTIFIER_TITLE == "Công chức tư pháp - hộ tịch"
 
 
 if __name__ == "__main__":

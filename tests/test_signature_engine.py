@@ -32,8 +32,8 @@ from dossier.errors import (
     SigningError,
     TransitionNotAllowed,
 )
-from dossier.records import Dossier, SignatureRequest
 from dossier.payments.service import ReceiptSettings
+from dossier.records import Dossier, SignatureRequest
 from dossier.signing import (
     CscRemoteSigner,
     LocalSigner,

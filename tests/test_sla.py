@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from dossier.engine import timers
 from dossier import Actor, Engine
 from dossier.calendar import WorkingCalendar
 from dossier.clock import LOCAL_TZ
+from dossier.engine import timers
 from dossier.errors import (
     ConcurrencyConflict,
     InvalidInput,
