@@ -156,14 +156,15 @@ class Kernel:
         ones the caller is about to satisfy, e.g. the signed result not made yet)."""
         before = self.load(tx, dossier) if isinstance(dossier, str) else dossier
         policy.check_party(actor, before)
-        procedure = self.procedure_of(tx, before)
+        procedure = self.procedures.get(tx, before.procedure_code, before.procedure_version)
         book = self.procedures.book(procedure)
         name = str(trigger)  # a StrEnum's value; an unknown name is refused by the rule book
         rules = book.candidates(before.state, name)
         policy.authorise_trigger(actor, before, name, book.allowed_roles(before.state, name))
         trigger = Trigger(name)
         clean = validate_trigger_data(trigger, data, procedure)
-        check_version(before, if_version)
+        if if_version is not None:
+            check_version(before, if_version)
         if trigger is Trigger.RECEIVE:
             _check_arrival(before, clean, now)
         behalf = policy.on_behalf_of_for(actor, before, trigger, on_behalf_of)
@@ -178,7 +179,7 @@ class Kernel:
         change = sla.on_transition(
             before.deadlines, procedure=move.procedure, channel=before.channel,
             trigger=trigger, source=before.state, target=target, data=move.data, at=now,
-            calendar=self.calendar_for(before.agency))
+            calendar=self.calendars.get(before.agency, self.default_calendar))
         after = self.record(tx, before, trigger, move.actor, target=target, now=now,
                             on_behalf_of=move.on_behalf_of,
                             data={**move.data, **change.event_data}, deadlines=change.deadlines,
