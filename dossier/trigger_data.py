@@ -10,12 +10,13 @@ trigger                   data
 ``digitise``              —
 ``certify``               —
 ``pay``                   ``amount`` (int VND, required, must equal the fee due),
-                          ``method`` (``cash``/``pos``/``transfer``/``online``; default
-                          ``cash``), ``reference`` (receipt or transaction number)
+                          ``method`` (``cash``/``pos``/``transfer`` at the counter, default
+                          ``cash``; ``online`` is recorded by gateway callbacks only),
+                          ``reference`` (the POS slip, cash-book line or transaction)
 ``approve``               —
 ``sign``                  ``document`` (the SHA-256 of the signed result, 64 lower-case
-                          hex digits; recorded by :class:`dossier.signatures.Signatures`,
-                          whose ``documents()`` lists it)
+                          hex digits: a result ``Engine.sign_result`` stored, which fires
+                          ``sign`` itself; none for ``signing = "paper"``)
 ``return_result``         ``method``: ``counter`` / ``online`` / ``post``
 ``request_supplement``    ``reason`` (required), ``components`` (ids of missing components),
                           ``legal_basis`` (for the clock-pause ledger; default: the

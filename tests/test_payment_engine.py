@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from dossier import Actor, Engine
-from dossier.billing import ReceiptSettings, instructions
 from dossier.cli import main
 from dossier.errors import (
     DocumentError,
@@ -40,6 +39,7 @@ from dossier.payments import (
 )
 from dossier.payments.crypto import GMT7
 from dossier.payments.fake import demo_momo_config, demo_vietqr_config, demo_vnpay_config
+from dossier.payments.service import ReceiptSettings, instructions
 from dossier.records import Payment
 from dossier.testing import FrozenClock
 from dossier.worker import Worker

@@ -1,6 +1,7 @@
-"""Signing in the engine (``dossier.signatures.Signatures``): results signed locally, through
-CSC and on the signer's phone (polled, rejected and asked again, expired, voided), certified
-e-copies numbered per agency and year, and every failure leaving the dossier as it was.
+"""Signing in the engine (``dossier.signing.service``, through ``Engine``): results signed
+locally, through CSC and on the signer's phone (polled, rejected and asked again, expired,
+voided), certified e-copies numbered per agency and year, and every failure leaving the
+dossier as it was.
 
 The signers and the fake services are built once per module around one frozen clock, set
 back to an office morning shortly before the test PKI was made (its certificates are valid
