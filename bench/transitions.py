@@ -47,9 +47,9 @@ APPLICANT = {"name": "Nguyễn Văn A", "id_number": "001090012345"}
 _TIME = "%Y-%m-%d %H:%M:%S.%f"  # how the engine stores instants on SQLite
 
 
-def _setup(path: Path, dossiers: int) -> tuple[Engine, list[str]]:
+def _setup(path: Path, dossiers: int, audit_key: str | None = None) -> tuple[Engine, list[str]]:
     """A fresh engine database with ``dossiers`` submitted dossiers (awaiting reception)."""
-    engine = Engine(f"sqlite:///{path}")
+    engine = Engine(f"sqlite:///{path}", audit_key=audit_key)
     engine.register(load_procedure(sample_path(PROCEDURE)))
     clerk = Actor(id="nv01", role="clerk", agency=AGENCY)
     codes = [engine.submit("2.000815", applicant=APPLICANT, channel="counter", actor=clerk).code
@@ -154,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=500, help="untimed transitions first")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of one engine round")
+    parser.add_argument("--keyed", action="store_true",
+                        help="also time an engine with an audit key (HMAC-linked events)")
     args = parser.parse_args(argv)
     print(f"Python {platform.python_version()} ({sys.implementation.name}), "
           f"SQLite {sqlite3.sqlite_version}, {platform.machine()}")
@@ -177,9 +179,22 @@ def main(argv: list[str] | None = None) -> int:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
         ok = all(engine.verify_audit(code) for code in codes)
         engine.close()
+        keyed_rate = None
+        if args.keyed:
+            import secrets
+
+            keyed, keyed_codes = _setup(Path(tmp) / "keyed.db", args.dossiers,
+                                        audit_key=secrets.token_hex(32))
+            keyed_rate = best_rate(engine_runner(keyed, keyed_codes), args.n, args.rounds,
+                                   args.warmup)
+            ok = ok and all(keyed.verify_audit(code) for code in keyed_codes)
+            keyed.close()
 
     print(f"engine.fire : {engine_rate:9,.0f} transitions/s  ({1e6 / engine_rate:6.1f} µs each)")
     print(f"raw sqlite3 : {raw_rate:9,.0f} transitions/s  ({1e6 / raw_rate:6.1f} µs each)")
+    if keyed_rate is not None:
+        print(f"keyed fire  : {keyed_rate:9,.0f} transitions/s  ({1e6 / keyed_rate:6.1f} µs "
+              f"each); keyed/plain {keyed_rate / engine_rate:.2f}")
     print(f"ratio engine/raw: {engine_rate / raw_rate:.2f} (target >= 0.20); "
           f"audit chains verified: {ok}")
     return 0

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dossier import text
 from dossier.errors import InvalidInput
 from dossier.states import Role
+from dossier.text import Kind
 
 #: Roles that work inside an agency and must name it.
 STAFF_ROLES = frozenset({Role.CLERK, Role.SPECIALIST, Role.CERTIFIER, Role.LEADER})
+
+
+def check_agency(field: str, agency: object) -> str:
+    """An agency code (mã đơn vị), checked and in NFC: it begins every dossier code."""
+    code = text.clean(field, agency, Kind.AGENCY, strip=False)
+    if any(ch.isspace() for ch in code):
+        raise InvalidInput(f"{field} must be a non-empty code without spaces")
+    return code
 
 
 @dataclass(frozen=True, init=False)
@@ -24,8 +34,11 @@ class Actor:
     agency: str | None
 
     def __init__(self, id: str, role: Role | str, agency: str | None = None) -> None:
-        if not isinstance(id, str) or not id.strip():
-            raise InvalidInput("Actor.id must be a non-empty string")
+        # the id is stored (events.actor, dossiers.owner…) and compared with the owner: NFC
+        # so that the same account typed two ways is one account
+        id = text.clean("Actor.id", id, Kind.ACTOR_ID, strip=False)
+        if id != id.strip():
+            raise InvalidInput("Actor.id must not begin or end with whitespace")
         try:
             normalised = Role(role)
         except ValueError:
@@ -33,9 +46,8 @@ class Actor:
             raise InvalidInput(f"unknown role {role!r} (expected one of: {choices})") from None
         if normalised in STAFF_ROLES and not agency:
             raise InvalidInput(f"a {normalised.value} actor must name the agency it works for")
-        if agency is not None and (not isinstance(agency, str) or not agency.strip()
-                                   or any(ch.isspace() for ch in agency)):
-            raise InvalidInput(f"agency code {agency!r} must be a non-empty code without spaces")
+        if agency is not None:
+            agency = check_agency("Actor.agency", agency)
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "role", normalised)
         object.__setattr__(self, "agency", agency)

@@ -5,9 +5,14 @@
     dossier validate FILE...            check procedure files (errors → exit 1)
     dossier diagram FILE                print the lifecycle as a Mermaid stateDiagram-v2
     dossier demo [--out DIR]            run sample dossiers end to end on a fresh SQLite file
-    dossier verify-audit [CODE] [--database URL]
+    dossier verify-audit [CODE] [--database URL] [--checkpoint FILE]
                                         check the event hash chain of one dossier or all
+                                        (and the ledger against a checkpoint)
+    dossier audit checkpoint --out FILE [--database URL]
+                                        a statement of the whole ledger (needs the audit key)
     dossier db upgrade [--database URL] migrate the database schema to this version
+    dossier db grant ROLE [--schema S] [--apply --database URL]
+                                        the application role's least-privilege grants
     dossier worker [--database URL] [--interval S] [--batch N] [--once]
                                         fire due timers (warnings, overdue, supplement expiry)
     dossier reconcile --provider NAME --statement FILE.csv [--layout L] [--day YYYY-MM-DD]
@@ -70,6 +75,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _verify_audit(args: argparse.Namespace) -> int:
+    import json
+
     from dossier.engine import Engine
 
     engine = Engine(args.database)
@@ -84,10 +91,49 @@ def _verify_audit(args: argparse.Namespace) -> int:
                 print(f"BROKEN {exc}")
             else:
                 print(f"ok     {code}")
+        print(f"{len(codes) - broken} intact, {broken} broken")
+        if args.checkpoint:
+            try:
+                statement = json.loads(Path(args.checkpoint).read_text(encoding="utf-8"))
+                report = engine.verify_checkpoint(statement)
+            except (OSError, ValueError) as exc:
+                print(f"dossier: cannot read checkpoint {args.checkpoint}: {exc}",
+                      file=sys.stderr)
+                return 2
+            except AuditError as exc:
+                print(f"BROKEN checkpoint: {exc}")
+                return 1
+            for problem in report.problems:
+                print(f"BROKEN {problem}")
+            for day, missing in sorted(report.gaps.items()):
+                print(f"gap    {day}: numbers {', '.join(map(str, missing))} are missing")
+            print(f"checkpoint of {report.taken_at.isoformat()}: "
+                  + ("every dossier of it is intact" if report.ok else "NOT intact"))
+            broken += len(report.problems) + len(report.gaps)
     finally:
         engine.close()
-    print(f"{len(codes) - broken} intact, {broken} broken")
     return 1 if broken else 0
+
+
+def _audit_checkpoint(args: argparse.Namespace) -> int:
+    import json
+
+    from dossier.engine import Engine
+
+    engine = Engine(args.database)
+    try:
+        statement = engine.audit_checkpoint()
+    finally:
+        engine.close()
+    text = json.dumps(statement, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        agencies = statement["agencies"]
+        print(f"checkpoint of {sum(a['dossiers'] for a in agencies.values())} dossiers in "
+              f"{len(agencies)} agencies, up to event {statement['up_to_event']}: {args.out}")
+    return 0
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -99,6 +145,31 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     upgrade(db)
     print(f"schema {before or 'empty'} -> {head_revision()}")
     db.dispose()
+    return 0
+
+
+def _db_grant(args: argparse.Namespace) -> int:
+    from sqlalchemy import text
+
+    from dossier.store import Database
+    from dossier.store.grants import grant_statements
+
+    statements = grant_statements(args.role, args.schema)
+    if not args.apply:
+        print(";\n".join(statements) + ";")
+        return 0
+    db = Database(args.database)
+    try:
+        if db.is_sqlite:
+            print("dossier: SQLite has no roles: protect the database file with file-system "
+                  "permissions", file=sys.stderr)
+            return 2
+        with db.engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        db.dispose()
+    print(f"granted {args.role} what the engine needs in schema {args.schema}")
     return 0
 
 
@@ -176,7 +247,19 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("code", nargs="?", help="one dossier code (default: all)")
     verify.add_argument("--database", default=_database_default(), metavar="URL",
                         help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    verify.add_argument("--checkpoint", metavar="FILE",
+                        help="also prove nothing that existed at this checkpoint was deleted "
+                             "or rewritten, and list gaps in the codes")
     verify.set_defaults(run=_verify_audit)
+
+    audit = sub.add_parser("audit", help="ledger checkpoints")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    checkpoint = audit_sub.add_parser("checkpoint", help="write a statement of the whole "
+                                      "ledger, authenticated with the audit key")
+    checkpoint.add_argument("--out", required=True, metavar="FILE", help="'-' for stdout")
+    checkpoint.add_argument("--database", default=_database_default(), metavar="URL",
+                            help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    checkpoint.set_defaults(run=_audit_checkpoint)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -184,6 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     db_upgrade.add_argument("--database", default=_database_default(), metavar="URL",
                             help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
     db_upgrade.set_defaults(run=_db_upgrade)
+    db_grant = db_sub.add_parser("grant", help="print (or --apply) the application role's "
+                                               "least-privilege grants (PostgreSQL)")
+    db_grant.add_argument("role", metavar="ROLE", help="the role the engine connects as")
+    db_grant.add_argument("--schema", default="public", help="default: public")
+    db_grant.add_argument("--apply", action="store_true",
+                          help="run the grants as the owner connected by --database")
+    db_grant.add_argument("--database", default=_database_default(), metavar="URL",
+                          help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    db_grant.set_defaults(run=_db_grant)
 
     worker = sub.add_parser("worker", help="fire due timers until stopped (SIGINT/SIGTERM)")
     worker.add_argument("--database", default=_database_default(), metavar="URL",

@@ -7,22 +7,25 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dossier.audit import event_hash
+from dossier.audit import AuditKey, event_hash
 from dossier.records import Dossier, Event
 from dossier.states import FINAL_STATES, State, Trigger
 
 
 def chain_event(dossier: Dossier, *, trigger: str, source: str | None, target: str,
                 actor: str, role: str, on_behalf_of: str | None, at: datetime,
-                data: Mapping[str, Any]) -> Event:
-    """The next event of ``dossier``'s chain (``dossier`` as it was before the event)."""
+                data: Mapping[str, Any], key: AuditKey | None = None) -> Event:
+    """The next event of ``dossier``'s chain (``dossier`` as it was before the event), linked
+    with the audit ``key`` when the engine has one."""
     seq = dossier.event_count + 1
     digest = event_hash(dossier=dossier.code, seq=seq, trigger=trigger, source=source,
                         target=target, actor=actor, role=role, on_behalf_of=on_behalf_of,
-                        at=at, data=data, prev_hash=dossier.head_hash)
+                        at=at, data=data, prev_hash=dossier.head_hash,
+                        key=key.secret if key is not None else None)
     return Event(seq=seq, trigger=trigger, source=source, target=target, actor=actor, role=role,
                  on_behalf_of=on_behalf_of, at=at, data=dict(data),
-                 prev_hash=dossier.head_hash, hash=digest)
+                 prev_hash=dossier.head_hash, hash=digest,
+                 key_id=key.id if key is not None else None)
 
 
 def after_event(dossier: Dossier, event: Event, **changes: Any) -> Dossier:

@@ -12,6 +12,7 @@
     ├── TransitionNotAllowed          the trigger is unknown or not allowed in this state
     ├── GuardFailed                   a named guard is not met (.guard, .missing)
     ├── ConcurrencyConflict           someone else changed the dossier first; reload and retry
+    │   └── DuplicateRecord           a unique row (a number, a key) was inserted concurrently
     ├── AuditError                    the event hash chain is broken (.code, .seq)
     ├── SchemaError                   the database schema is not the one this version needs
     ├── CalendarError                 a deadline cannot be computed (no working day in range…)
@@ -102,16 +103,29 @@ class ConcurrencyConflict(DossierError):
     """
 
 
+class DuplicateRecord(ConcurrencyConflict):
+    """A unique row was inserted concurrently by someone else; reload and retry.
+
+    The store raises it from the driver's unique violation (``__cause__``), so a caller never
+    sees a driver error: a concurrent writer took the same order or refund reference,
+    idempotency key or number first. Nothing of this transaction was written; deciding again
+    sees the other row.
+    """
+
+
 class AuditError(DossierError):
-    """The event log of a dossier does not match its hash chain.
+    """The event log of a dossier does not match its hash chain, or the dossier row does not
+    match its event log (``field`` names the row's field).
 
     ``seq`` is the 1-based position of the first event that fails (``None`` when the
     damage is at the head: a missing last event or a count mismatch).
     """
 
-    def __init__(self, code: str, seq: int | None, reason: str) -> None:
+    def __init__(self, code: str, seq: int | None, reason: str,
+                 field: str | None = None) -> None:
         self.code = code
         self.seq = seq
+        self.field = field  # the row's field the events do not account for, if that is it
         where = f"event #{seq}" if seq is not None else "head"
         super().__init__(f"{code}: audit chain broken at {where}: {reason}")
 

@@ -24,11 +24,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from dossier.actors import STAFF_ROLES, Actor
+from dossier import text
+from dossier.actors import STAFF_ROLES, Actor, check_agency
 from dossier.errors import InvalidInput, PermissionDenied
 from dossier.procedure.model import Procedure
 from dossier.records import Dossier
 from dossier.states import ON_BEHALF_OF_CITIZEN, STEP_BY_TRIGGER, Role, Step, Trigger
+from dossier.text import Kind
+
+#: Whole numbers in the applicant mapping: far beyond any real entry, well within BIGINT.
+MAX_APPLICANT_INT = 10**15
 
 
 class Action(StrEnum):
@@ -119,6 +124,8 @@ def authorise_trigger(actor: Actor, dossier: Dossier, trigger: str,
 
 def submitting_agency(actor: Actor, channel: str, agency: str | None) -> str:
     """The agency a new dossier goes to; raises if ``actor`` may not submit it there."""
+    if agency is not None and agency != "":  # "" reads as "not given", as before
+        agency = check_agency("agency", agency)
     if actor.role is Role.CLERK:
         if agency is not None and agency != actor.agency:
             raise PermissionDenied(f"clerk {actor.id} works for {actor.agency}, not {agency}")
@@ -131,7 +138,7 @@ def submitting_agency(actor: Actor, channel: str, agency: str | None) -> str:
             raise InvalidInput(f"a {actor.role.value} submits online; counter and post "
                                "dossiers are entered by a clerk")
         chosen = agency or actor.agency
-        if not chosen or not isinstance(chosen, str) or any(c.isspace() for c in chosen):
+        if not chosen:
             raise InvalidInput("an online submission must name the receiving agency=")
         if actor.agency is not None and chosen != actor.agency:
             raise PermissionDenied(f"{actor.id} acts for {actor.agency}, not {chosen}")
@@ -142,8 +149,10 @@ def submitting_agency(actor: Actor, channel: str, agency: str | None) -> str:
 def on_behalf_of_for(actor: Actor, dossier: Dossier, trigger: Trigger,
                      given: str | None) -> str | None:
     """Who the event records as acted for (``given``, or the owner when a clerk acts)."""
-    if given is not None and (not isinstance(given, str) or not given.strip()):
-        raise InvalidInput("on_behalf_of must be a non-empty id")
+    if given is not None:
+        if not isinstance(given, str) or not given.strip():
+            raise InvalidInput("on_behalf_of must be a non-empty id")
+        given = text.clean("on_behalf_of", given, text.Kind.ACTOR_ID)
     if actor.role is Role.SYSTEM and trigger in STEP_BY_TRIGGER and given is None:
         raise InvalidInput(f"system completing {trigger.value} must name the real payer or "
                            "signer in on_behalf_of=")
@@ -153,18 +162,33 @@ def on_behalf_of_for(actor: Actor, dossier: Dossier, trigger: Trigger,
 
 
 def check_applicant(applicant: Any) -> dict[str, Any]:
-    """The applicant mapping, checked; the ID number is never echoed in errors."""
+    """The applicant mapping, checked and in NFC; the ID number is never echoed in errors."""
     if not isinstance(applicant, Mapping):
         raise InvalidInput("applicant must be a mapping with at least 'name'")
-    name = applicant.get("name")
-    if not isinstance(name, str) or not name.strip():
+    clean: dict[str, Any] = {}
+    for key, value in applicant.items():
+        # keys are field names, checked first so that the messages below can name them
+        name = text.clean("an applicant key", key, Kind.KEY)
+        field = f"applicant[{name!r}]"
+        if not isinstance(value, str | int | bool | None):
+            raise InvalidInput(f"{field} must be text, a number or a boolean")
+        if isinstance(value, str):
+            kind = Kind.PERSON_NAME if name == "name" else Kind.FREE_TEXT
+            value = text.clean(field, value, kind, blank=name != "name")
+        elif isinstance(value, int) and not isinstance(value, bool) \
+                and not -MAX_APPLICANT_INT <= value <= MAX_APPLICANT_INT:
+            # stored as JSON text; a bound keeps every reader's int parsing sane
+            raise InvalidInput(f"{field} must be a number within ±10**15")
+        if name in clean:  # "name" and "name " (or NFD and NFC) would be one field
+            raise InvalidInput(f"{field} is given twice")
+        clean[name] = value
+    if not isinstance(clean.get("name"), str):
         raise InvalidInput("applicant['name'] must be non-empty text")
-    id_number = applicant.get("id_number")
-    if id_number is not None and (not isinstance(id_number, str) or not id_number.isdigit()
+    id_number = clean.get("id_number")
+    # ASCII digits only: str.isdigit also takes full-width and other scripts' digits
+    if id_number is not None and (not isinstance(id_number, str)
+                                  or not id_number.isascii() or not id_number.isdigit()
                                   or len(id_number) not in (9, 12)):
         # never echo the value: it is personal data
         raise InvalidInput("applicant['id_number'] must be 12 digits (CCCD) or 9 (old CMND)")
-    for key, value in applicant.items():
-        if not isinstance(key, str) or not isinstance(value, str | int | bool | None):
-            raise InvalidInput(f"applicant[{key!r}] must be text, a number or a boolean")
-    return dict(applicant)
+    return clean

@@ -96,6 +96,7 @@ class Event:
     data: Mapping[str, Any]
     prev_hash: str
     hash: str
+    key_id: str | None = None      # the audit key that made ``hash`` (None: plain SHA-256)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -232,8 +232,8 @@ class Scenario:
             actor = self.actor(item.actor)
             try:
                 for component, content in item.attach.items():
-                    engine.attach(dossier.code, component, content, f"{component}.pdf",
-                                  actor=actor)
+                    engine.attach(dossier.code, component, content,
+                                  f"{component}{_extension(content)}", actor=actor)
                 action = ACTIONS.get(item.trigger)
                 if action is not None:
                     action(self, engine, dossier.code, actor, dict(item.data))
@@ -286,6 +286,16 @@ ACTIONS: Mapping[str, Callable[[Scenario, Engine, str, Actor, dict[str, Any]], N
     "certify_copy": _certify_copy,
     "pay_online": _pay_online,
 }
+
+
+def _extension(content: bytes) -> str:
+    """A file name extension that agrees with the content (the engine checks PDF, JPEG and
+    PNG names against their magic bytes): a test's ``b"scan"`` is attached as ``.bin``."""
+    for magic, extension in ((b"%PDF-", ".pdf"), (b"\xff\xd8\xff", ".jpg"),
+                             (b"\x89PNG\r\n\x1a\n", ".png")):
+        if content.startswith(magic):
+            return extension
+    return ".bin"
 
 
 def _matches(exc: DossierError, expected: type[DossierError] | str | None) -> bool:

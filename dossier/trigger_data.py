@@ -38,18 +38,23 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from dossier import text
 from dossier.clock import LOCAL_TZ
 from dossier.errors import InvalidInput
 from dossier.procedure.model import Procedure
 from dossier.states import Trigger
+from dossier.text import Kind
 
 Check = Callable[[str, Any, Procedure], Any]
 
 
 def _text(name: str, value: Any, _: Procedure) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{name} must be non-empty text")
-    return value.strip()
+    # stored in the event's JSON (and the clock-pause ledger): the one string rule, NFC
+    return text.clean(name, value, Kind.FREE_TEXT)
+
+
+def _reference(name: str, value: Any, _: Procedure) -> str:
+    return text.clean(name, value, Kind.REFERENCE)
 
 
 def _amount(name: str, value: Any, _: Procedure) -> int:
@@ -99,7 +104,7 @@ _SPECS: dict[Trigger, dict[str, tuple[Check, bool]]] = {
     Trigger.RECEIVE: {"arrived_at": (_instant, False)},
     Trigger.PAY: {"amount": (_amount, True),
                   "method": (_one_of("cash", "pos", "transfer", "online"), False),
-                  "reference": (_text, False)},
+                  "reference": (_reference, False)},
     Trigger.SIGN: {"document": (_sha256, False)},
     Trigger.RETURN_RESULT: {"method": (_one_of("counter", "online", "post"), False)},
     Trigger.REQUEST_SUPPLEMENT: {"reason": (_text, True), "components": (_component_ids, False),

@@ -55,7 +55,7 @@ def run_to_the_end(engine: Engine, staff: dict[str, Actor], name: str = "Phạm 
     d = engine.submit(CODE, applicant={"name": name, "id_number": ID_NUMBER},
                       channel="counter", actor=clerk)
     engine.fire(d.code, "receive", actor=clerk)
-    engine.attach(d.code, "to_khai", b"%PDF to khai", "to-khai.pdf", actor=clerk)
+    engine.attach(d.code, "to_khai", b"%PDF-1.4 to khai", "to-khai.pdf", actor=clerk)
     engine.fire(d.code, "digitise", actor=clerk)
     engine.fire(d.code, "pay", actor=clerk, amount=FEE, method="cash")
     engine.fire(d.code, "approve", actor=staff["specialist"])

@@ -76,7 +76,7 @@ def walk_to(engine: Engine, code: str, state: str, staff: dict[str, Actor]) -> D
             continue
         data: dict[str, Any] = {}
         if trigger == "digitise":
-            engine.attach(code, "ban_chinh", b"%PDF scan", "scan.pdf", actor=staff["clerk"])
+            engine.attach(code, "ban_chinh", b"%PDF-1.4 scan", "scan.pdf", actor=staff["clerk"])
         if trigger == "pay":
             data["amount"] = dossier.fee_due
         dossier = engine.fire(code, trigger, actor=staff[role], **data)
@@ -185,7 +185,7 @@ def test_only_the_role_named_by_the_procedure_may_complete_a_step(
     with pytest.raises(PermissionDenied):
         eng.fire(code, trigger, actor=citizen, **data)
     if trigger == "digitise":
-        eng.attach(code, "ban_chinh", b"%PDF scan", "scan.pdf", actor=staff["clerk"])
+        eng.attach(code, "ban_chinh", b"%PDF-1.4 scan", "scan.pdf", actor=staff["clerk"])
     assert eng.fire(code, trigger, actor=staff[allowed], **data).state != state
 
 

@@ -309,8 +309,8 @@ def test_attach_stores_a_file_under_its_sha256(eng: Engine, clerk: Actor) -> Non
 
 def test_the_same_bytes_attached_twice_have_the_same_sha256(eng: Engine, clerk: Actor) -> None:
     first, second = submit(eng, clerk).code, submit(eng, clerk).code
-    a = eng.attach(first, "giay_to", b"same bytes", "a.pdf", actor=clerk)
-    b = eng.attach(second, "anh_the", b"same bytes", "b.jpg", actor=clerk)
+    a = eng.attach(first, "giay_to", b"%PDF-1.4 same bytes", "a.pdf", actor=clerk)
+    b = eng.attach(second, "anh_the", b"%PDF-1.4 same bytes", "b.pdf", actor=clerk)
     assert a.sha256 == b.sha256
     assert eng.read_attachment(first, a.sha256) == eng.read_attachment(second, b.sha256)
 
@@ -324,7 +324,7 @@ def test_read_attachment_returns_the_stored_bytes(eng: Engine, clerk: Actor) -> 
 
 def test_a_dossier_cannot_read_a_file_attached_to_another(eng: Engine, clerk: Actor) -> None:
     first, second = submit(eng, clerk).code, submit(eng, clerk).code
-    attachment = eng.attach(first, "giay_to", b"private", "p.pdf", actor=clerk)
+    attachment = eng.attach(first, "giay_to", b"%PDF-1.4 private", "p.pdf", actor=clerk)
     with pytest.raises(InvalidInput):
         eng.read_attachment(second, attachment.sha256)
 
@@ -333,7 +333,7 @@ def test_attaching_to_an_unknown_component_is_invalid_input(
         eng: Engine, clerk: Actor) -> None:
     code = submit(eng, clerk).code
     with pytest.raises(InvalidInput):
-        eng.attach(code, "khong_co", b"x", "x.pdf", actor=clerk)
+        eng.attach(code, "khong_co", b"%PDF-1.4 x", "x.pdf", actor=clerk)
     assert eng.attachments(code) == []
 
 
@@ -346,11 +346,11 @@ def test_digitise_is_refused_until_every_must_digitise_component_is_attached(
     assert caught.value.guard == "components_digitised"
     assert sorted(caught.value.missing) == ["anh_the", "giay_to"]
 
-    eng.attach(code, "giay_to", b"scan 1", "1.pdf", actor=clerk)
+    eng.attach(code, "giay_to", b"%PDF-1.4 scan 1", "1.pdf", actor=clerk)
     eng.attach(code, "ghi_chu", b"note", "n.txt", actor=clerk)  # optional: does not count
     with pytest.raises(GuardFailed) as caught:
         eng.fire(code, "digitise", actor=clerk)
     assert list(caught.value.missing) == ["anh_the"]
 
-    eng.attach(code, "anh_the", b"scan 2", "2.jpg", actor=clerk)
+    eng.attach(code, "anh_the", b"\xff\xd8\xff scan 2", "2.jpg", actor=clerk)
     assert eng.fire(code, "digitise", actor=clerk).state == "processing"

@@ -438,7 +438,7 @@ def test_a_final_dossier_takes_no_more_files(
     FINALS[final](eng, code, staff, citizen)
     before = snapshot(eng, code)
     with pytest.raises(DossierError):
-        eng.attach(code, "to_khai", b"late", "late.pdf", actor=staff["clerk"])
+        eng.attach(code, "to_khai", b"%PDF-1.4 late", "late.pdf", actor=staff["clerk"])
     assert snapshot(eng, code) == before
 
 

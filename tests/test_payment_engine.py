@@ -26,6 +26,7 @@ from dossier.errors import (
 )
 from dossier.payments import (
     CallbackReply,
+    CounterGateway,
     FakeProviderService,
     IssuedReceipt,
     LocalReceiptIssuer,
@@ -37,8 +38,10 @@ from dossier.payments import (
     VnpayGateway,
     vietqr,
 )
+from dossier.payments.base import CollectsFor
 from dossier.payments.crypto import GMT7
 from dossier.payments.fake import demo_momo_config, demo_vietqr_config, demo_vnpay_config
+from dossier.payments.registry import GatewayRegistry
 from dossier.payments.service import ReceiptSettings, instructions
 from dossier.records import Payment
 from dossier.testing import FrozenClock
@@ -627,3 +630,109 @@ def test_a_receipt_the_issuer_failed_is_issued_on_the_next_try(
         assert engine.issue_pending_receipts() == 0
     finally:
         engine.close()
+
+
+# --- each agency's own merchant terminal ------------------------------------------------------
+
+OTHER_AGENCY = "000.00.99.H99"
+
+
+class _BoundCounter(CounterGateway):
+    """A counter gateway that says itself whose terminal it is (:class:`CollectsFor`)."""
+
+    def __init__(self, *, agencies: frozenset[str], name: str) -> None:
+        super().__init__(name=name)
+        self._agencies = agencies
+
+    @property
+    def agencies(self) -> frozenset[str] | None:
+        return self._agencies
+
+
+@pytest.fixture
+def bound_engine(db_url: str, clock: FrozenClock,
+                 service: FakeProviderService) -> Iterator[Engine]:
+    """VNPay is the other agency's terminal, MoMo ours; the counter collects for anyone."""
+    assert service.vnpay_config is not None
+    assert service.momo_config is not None
+    registry = GatewayRegistry()
+    registry.register(VnpayGateway(service.vnpay_config, transport=service),
+                      agencies={OTHER_AGENCY})
+    registry.register(MomoGateway(service.momo_config, transport=service), agencies=[AGENCY])
+    registry.register(CounterGateway())
+    eng = Engine(db_url, clock=clock, gateways=registry)
+    eng.register(make_procedure(PROCEDURE, ["receive", "pay", "process", "sign", "return"],
+                                fee=FEE))
+    yield eng
+    eng.close()
+
+
+def test_another_agencys_terminal_is_refused_and_records_nothing(
+        bound_engine: Engine, service: FakeProviderService, citizen: Actor, clerk: Actor,
+        clock: FrozenClock) -> None:
+    code = awaiting_payment(bound_engine, citizen, clerk)
+    before = snapshot(bound_engine, code)
+    with pytest.raises(InvalidInput, match=rf"agency {AGENCY}; use one of: counter, momo"):
+        bound_engine.request_payment(code, "vnpay", actor=citizen, return_url=RETURN_URL)
+    with pytest.raises(InvalidInput, match="does not collect"):  # nor with a key
+        bound_engine.request_payment(code, "vnpay", actor=citizen, return_url=RETURN_URL,
+                                     idempotency_key="k-1")
+    assert snapshot(bound_engine, code) == before
+    assert service.payments == {}  # the provider was never asked
+
+    payment = opened(bound_engine, service, code, citizen, "momo")
+    assert deliver(bound_engine, "momo",
+                   service.success(payment.order_ref, at=clock.now()).payload) == {
+        "status": 204}
+    assert bound_engine.get(code).state == "processing"
+
+
+def test_the_counter_collects_for_every_agency_unless_bound(
+        bound_engine: Engine, db_url: str, clock: FrozenClock, citizen: Actor,
+        clerk: Actor) -> None:
+    code = awaiting_payment(bound_engine, citizen, clerk)
+    assert bound_engine.request_payment(code, "counter", actor=citizen).provider == "counter"
+
+    registry = GatewayRegistry()
+    registry.register(CounterGateway(), agencies={OTHER_AGENCY})
+    other = Engine(db_url, clock=clock, gateways=registry)
+    try:
+        second = awaiting_payment(other, citizen, clerk)
+        with pytest.raises(InvalidInput, match=f"agency {AGENCY}"):
+            other.confirm_counter_payment(second, actor=clerk, amount=FEE)
+        with pytest.raises(InvalidInput, match=f"agency {AGENCY}"):
+            other.fire(second, "pay", actor=clerk, amount=FEE)
+        assert other.payments(second) == []
+        assert other.get(second).state == "awaiting_payment"
+    finally:
+        other.close()
+
+
+def test_a_registry_binds_gateways_to_agencies(service: FakeProviderService) -> None:
+    assert service.momo_config is not None
+    registry = GatewayRegistry()
+    registry.register(CounterGateway())
+    registry.register(MomoGateway(service.momo_config, transport=service),
+                      agencies={AGENCY, OTHER_AGENCY})
+    own = _BoundCounter(agencies=frozenset({OTHER_AGENCY}), name="quay-2")
+    assert isinstance(own, CollectsFor)
+    assert not isinstance(CounterGateway(), CollectsFor)
+    registry.register(own)
+    assert registry.agencies_of("counter") is None
+    assert registry.agencies_of("quay-2") == {OTHER_AGENCY}
+    assert registry.names_for(AGENCY) == ["counter", "momo"]
+    assert registry.names_for(OTHER_AGENCY) == ["counter", "momo", "quay-2"]
+    assert registry.get("quay-2", agency=OTHER_AGENCY) is own
+    with pytest.raises(InvalidInput, match=f"quay-2.*agency {AGENCY}"):
+        registry.get("quay-2", agency=AGENCY)
+    assert registry.get("quay-2") is own  # settling or refunding a payment made there
+
+    for agencies in ("000.00.12.H12", set(), {" 000.00.12.H12"}, {1}):
+        with pytest.raises(InvalidInput, match="agencies must be"):
+            GatewayRegistry().register(CounterGateway(), agencies=agencies)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="give the same agencies"):
+        GatewayRegistry().register(_BoundCounter(agencies=frozenset({AGENCY}), name="q"),
+                                   agencies={OTHER_AGENCY})
+    same = GatewayRegistry()
+    same.register(_BoundCounter(agencies=frozenset({AGENCY}), name="q"), agencies={AGENCY})
+    assert same.agencies_of("q") == {AGENCY}

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 from signing_support import assert_signed_ok, nss_db, pki, request, result_pdf
 
-from dossier.errors import RemoteSigningError, SignerCredentialError
+from dossier.errors import (
+    InvalidDocument,
+    RemoteSigningError,
+    SignerCredentialError,
+    SigningError,
+)
 from dossier.signing import CscRemoteSigner, PhoneConfirmSigner, Ticket, TicketStatus, verify
 from dossier.signing.fakes import FakeCscService, FakePhoneService
 from dossier.testing import FrozenClock
@@ -142,6 +147,79 @@ def test_a_csc_credential_with_an_expired_certificate_is_refused(
     csc.credentials["cred-001"] = pki().expired_signer
     with pytest.raises(SignerCredentialError, match="expired"):
         csc_signer(csc, clock).sign(result_pdf(), request(SIGNER))
+
+
+def test_a_csc_account_with_several_credentials_and_none_configured_is_refused(
+        csc: FakeCscService, clock: FrozenClock) -> None:
+    csc.credentials["cred-002"] = pki().signer
+    with pytest.raises(SignerCredentialError, match="configure credential_id") as caught:
+        csc_signer(csc, clock).sign(result_pdf(), request(SIGNER))
+    assert "'cred-001'" in str(caught.value)
+    assert "'cred-002'" in str(caught.value)
+    assert csc.signed_hashes == []
+    # naming the credential settles it
+    signed = csc_signer(csc, clock, credential_id="cred-001").sign(result_pdf(), request(SIGNER))
+    assert isinstance(signed, bytes)
+    assert verify(signed, [pki().root.cert])[0].signer == SIGNER
+
+
+def test_a_csc_credential_holding_a_ca_certificate_is_refused(
+        csc: FakeCscService, clock: FrozenClock) -> None:
+    # the issuing CA's certificate has digitalSignature too: only basicConstraints tells
+    csc.credentials["cred-001"] = pki().intermediate
+    with pytest.raises(SignerCredentialError, match="certification authority"):
+        csc_signer(csc, clock).sign(result_pdf(), request(SIGNER))
+    assert csc.signed_hashes == []
+
+
+def test_a_csc_credential_without_a_signing_key_usage_is_refused(
+        csc: FakeCscService, clock: FrozenClock) -> None:
+    csc.credentials["cred-001"] = pki().no_usage_signer
+    with pytest.raises(SignerCredentialError, match="neither digitalSignature nor"):
+        csc_signer(csc, clock).sign(result_pdf(), request(SIGNER))
+    assert csc.signed_hashes == []
+
+
+def assert_local_failure(caught: pytest.ExceptionInfo[SigningError],
+                         csc: FakeCscService) -> None:
+    """Blamed on the document, not the service (which the engine would poll for a day)."""
+    assert not isinstance(caught.value, RemoteSigningError)
+    assert csc.signed_hashes == []
+
+
+def test_a_pdf_that_opens_but_cannot_be_prepared_is_an_invalid_document_not_a_remote_error(
+        csc: FakeCscService, clock: FrozenClock) -> None:
+    # the catalog's page tree points at an object that is no page tree: the file opens
+    # (pyHanko reads lazily), and breaks only when the signature field is laid out
+    damaged = result_pdf().replace(b"/Pages 1 0 R", b"/Pages 5 0 R", 1)
+    signer = csc_signer(csc, clock)
+    signer.check_document(damaged)
+    with pytest.raises(InvalidDocument, match="the PDF is damaged") as caught:
+        signer.sign(damaged, request(SIGNER))
+    assert_local_failure(caught, csc)
+
+
+def test_a_field_already_signed_is_a_signing_error_not_a_remote_error(
+        csc: FakeCscService, clock: FrozenClock) -> None:
+    signed = csc_signer(csc, clock).sign(result_pdf(), request(SIGNER))
+    assert isinstance(signed, bytes)
+    csc.signed_hashes.clear()
+    with pytest.raises(SigningError, match="cannot be prepared for signing") as caught:
+        csc_signer(csc, clock).sign(signed, request(SIGNER))  # the same field name again
+    assert_local_failure(caught, csc)
+
+
+def test_a_csc_ticket_with_damaged_state_is_a_signing_error_not_a_remote_error(
+        csc: FakeCscService, clock: FrozenClock) -> None:
+    ticket = csc_signer(csc, clock, deferred=True).sign(result_pdf(), request(SIGNER))
+    assert isinstance(ticket, Ticket)
+    state = dict(ticket.state)
+    del state["sad"]
+    broken = Ticket(provider=ticket.provider, transaction_id=ticket.transaction_id,
+                    expires_at=ticket.expires_at, state=state)
+    with pytest.raises(SigningError, match="stored state") as caught:
+        csc_signer(csc, clock).poll(broken)
+    assert_local_failure(caught, csc)
 
 
 # -- phone confirmation --------------------------------------------------------------------

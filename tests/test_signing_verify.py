@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from io import BytesIO
 
@@ -111,6 +112,69 @@ def test_garbage_in_the_signature_container_is_a_reason_not_an_exception() -> No
     (report,) = verify(bytes(signed), [pki().root.cert])
     assert not report.ok
     assert not report.valid
+
+
+def replaced_in_update(pdf: bytes, old: bytes, new: bytes, *, in_xref: bool = False) -> bytes:
+    """``pdf`` with ``old`` replaced (same length, so every offset stays) in the signing
+    revision, or in its cross-reference table."""
+    assert len(old) == len(new)
+    start = pdf.rindex(b"\nxref\n") if in_xref else pdf.index(b"%%EOF")
+    at = pdf.index(old, start)
+    return pdf[:at] + new + pdf[at + len(old):]
+
+
+def signature_xref_entry(pdf: bytes) -> bytes:
+    """The cross-reference entry of the signature dictionary (``NNNNNNNNNN 00000 n``)."""
+    found = re.search(rb"\n(\d+ 0 obj\n<<\n/Contents <)", pdf)
+    assert found is not None
+    return b"%010d 00000 n" % found.start(1)
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    # each escaped as a pyHanko or decimal exception before verify() caught them
+    (b"/Contents <3", b"/Contents <g"),  # PdfStreamError: not a hex digit
+    (b"/M (D", b"/M <D"),  # PdfStreamError: a string turned into a bad hex string
+    (b"/ByteRange [0 ", b"/ByteRange [. "),  # decimal.InvalidOperation
+], ids=["contents-hex", "signing-time", "byte-range-number"])
+def test_a_damaged_signature_dictionary_is_a_failed_report(old: bytes, new: bytes) -> None:
+    damaged = replaced_in_update(signed_by(pki().signer), old, new)
+    (report,) = verify(damaged, [pki().root.cert])
+    assert not report.ok
+    assert not report.valid
+    assert "dữ liệu chữ ký hỏng" in report.reasons[0]
+    assert "its data is damaged" in report.reasons[0]
+
+
+def test_a_signature_whose_xref_entry_misses_it_is_a_failed_report() -> None:
+    signed = signed_by(pki().signer)
+    entry = signature_xref_entry(signed)
+    moved = b"%010d" % (int(entry[:10]) + 1) + entry[10:]  # PdfReadError: wrong object
+    (report,) = verify(replaced_in_update(signed, entry, moved, in_xref=True),
+                       [pki().root.cert])
+    assert not report.ok
+    assert "its data is damaged" in report.reasons[0]
+
+
+@pytest.mark.parametrize(("pattern", "new"), [
+    (rb"/FitH null", b"/FitH -.-."),  # decimal.InvalidOperation in the catalog
+    (rb"/SigFlags 3", b"/SigFlags ."),  # …and in the AcroForm dictionary
+    (rb"(?<=/AcroForm \d\d 0 )R", b"X"),  # a reference that is not one
+], ids=["catalog-number", "acroform-number", "catalog-reference"])
+def test_a_damaged_catalog_or_form_is_an_invalid_document(pattern: bytes, new: bytes) -> None:
+    signed = signed_by(pki().signer)
+    found = re.compile(pattern).search(signed, signed.index(b"%%EOF"))
+    assert found is not None
+    damaged = replaced_in_update(signed, found.group(), new)
+    with pytest.raises(InvalidDocument, match="the PDF is damaged: its signature fields"):
+        verify(damaged, [pki().root.cert])
+
+
+def test_a_damaged_cross_reference_table_is_an_invalid_document() -> None:
+    signed = signed_by(pki().signer)
+    entry = signature_xref_entry(signed)
+    with pytest.raises(InvalidDocument, match="cross-reference table"):
+        verify(replaced_in_update(signed, entry, b"\xcf" + entry[1:], in_xref=True),
+               [pki().root.cert])
 
 
 def test_a_pdf_without_signatures_has_no_reports() -> None:

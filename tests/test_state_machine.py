@@ -242,7 +242,7 @@ class DossierLifecycle(RuleBasedStateMachine):
         before, history = self._snapshot()
         refused = False
         try:
-            self.engine.attach(self.code, component, b"%PDF " + component.encode(),
+            self.engine.attach(self.code, component, b"%PDF-1.4 " + component.encode(),
                                f"{component}.pdf", actor=ACTORS[who])
         except DossierError:
             refused = True

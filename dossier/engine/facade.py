@@ -7,17 +7,18 @@ write path; the payment and signing services are handed the kernel, never the en
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from dossier import store
 from dossier.actors import Actor
-from dossier.audit import verify_chain
+from dossier.audit import ENV_VAR, AuditKeys, verify_chain
 from dossier.calendar import WorkingCalendar
 from dossier.clock import Clock, SystemClock, require_aware
 from dossier.documents.base import Paperwork
-from dossier.engine import DEFAULT_URL, lifecycle, timers
+from dossier.engine import DEFAULT_URL, checkpoints, lifecycle, timers
 from dossier.engine.kernel import Kernel
 from dossier.engine.payments_api import PaymentsApi, check_batch
 from dossier.engine.signing_api import SigningApi
@@ -30,6 +31,7 @@ from dossier.payments.service import PaymentService, ReceiptSettings, build_regi
 from dossier.policy import check_actor
 from dossier.procedure.model import Procedure
 from dossier.records import Attachment, ClockPause, Dossier, Event
+from dossier.replay import check_row
 from dossier.signing.base import Signer
 from dossier.signing.service import CERTIFICATION_BOOK, SigningService
 from dossier.states import Trigger
@@ -37,6 +39,7 @@ from dossier.store import repository as repo
 from dossier.store.database import Database
 
 CHANNELS = lifecycle.CHANNELS
+log = logging.getLogger("dossier")
 
 
 class Engine(PaymentsApi, SigningApi):
@@ -66,7 +69,9 @@ class Engine(PaymentsApi, SigningApi):
                  receipts: ReceiptSettings | None = None,
                  signers: Mapping[str, Signer] | None = None,
                  paperwork: Paperwork | None = None,
-                 certification_book: str = CERTIFICATION_BOOK) -> None:
+                 certification_book: str = CERTIFICATION_BOOK,
+                 audit_key: AuditKeys | bytes | str | Sequence[bytes | str] | None = None,
+                 ) -> None:
         calendars = dict(calendars or {})
         for agency, calendar in calendars.items():
             if not isinstance(calendar, WorkingCalendar):
@@ -76,13 +81,14 @@ class Engine(PaymentsApi, SigningApi):
         if receipts is not None and not isinstance(receipts, ReceiptSettings):
             raise InvalidInput("receipts must be a dossier.payments.service.ReceiptSettings")
         registry = build_registry(gateways)
+        keys = AuditKeys.of(audit_key)
         url = url or DEFAULT_URL
         db = Database(url, in_memory=_is_memory(url))
         try:
             store.ensure_schema(db)
             self._kernel = Kernel(db, clock=clock or SystemClock(), calendars=calendars,
                                   default_calendar=default_calendar
-                                  or WorkingCalendar.vietnam())
+                                  or WorkingCalendar.vietnam(), audit_keys=keys)
             self._payments = PaymentService(self._kernel, registry, receipt_issuer, receipts)
             self._signing = SigningService(
                 self._kernel, signers or {}, paperwork=paperwork,
@@ -91,6 +97,10 @@ class Engine(PaymentsApi, SigningApi):
         except BaseException:
             db.dispose()
             raise
+        if not keys:
+            log.warning("no audit key (audit_key= or %s): events are linked with plain "
+                        "SHA-256, which anyone who can write the database can recompute",
+                        ENV_VAR)
 
     @classmethod
     def in_memory(cls, **kwargs: Any) -> Engine:
@@ -163,7 +173,8 @@ class Engine(PaymentsApi, SigningApi):
         ``data`` is what the trigger takes (see :mod:`dossier.trigger_data`). ``if_version``
         makes the call fail with :class:`~dossier.errors.ConcurrencyConflict` unless the
         dossier is still at that version (what a user saw on screen). Checks, in order:
-        unknown dossier, foreign agency or not the owner, trigger/state, role, data, guards.
+        unknown dossier, foreign agency or not the owner, a stale ``if_version``,
+        trigger/state, role, data, guards.
 
         Three triggers record more than the event:
 
@@ -277,12 +288,32 @@ class Engine(PaymentsApi, SigningApi):
             return repo.list_dossier_codes(tx, agency)
 
     def verify_audit(self, code: str) -> bool:
-        """``True`` if the dossier's event log matches its hash chain; else :class:`AuditError`."""
+        """``True`` if the dossier's events match their chain (keyed links checked with this
+        engine's audit keys) and the dossier row matches its events (state, version, fee due,
+        amount paid, applicant digest, reception, closing, due date); else
+        :class:`~dossier.errors.AuditError` (``field`` names a row field that was edited)."""
         with self._kernel.transaction(write=False) as tx:
             dossier = self._kernel.load(tx, code)
             events = repo.load_events(tx, dossier.id)
-        verify_chain(code, events, dossier.head_hash, dossier.event_count)
+        verify_chain(code, events, dossier.head_hash, dossier.event_count,
+                     self._kernel.audit_keys)
+        check_row(dossier, events,
+                  lambda applicant, key_id: self._kernel.applicant_digest(
+                      applicant, key_id, current=False))
         return True
+
+    def audit_checkpoint(self) -> dict[str, Any]:
+        """A statement of the whole ledger (per agency: dossiers, last code of every day, a
+        Merkle root over every chain head), authenticated with the audit key: keep it outside
+        the database and check it later with :meth:`verify_checkpoint`. See
+        :mod:`dossier.engine.checkpoints`."""
+        return checkpoints.take(self._kernel)
+
+    def verify_checkpoint(self, statement: Mapping[str, Any]) -> checkpoints.CheckpointReport:
+        """Whether every dossier that existed at ``statement`` is still there, unrewritten, and
+        which numbers are missing from each agency-day's codes; :class:`AuditError` for a
+        statement that was altered or made with a key this engine does not have."""
+        return checkpoints.verify(self._kernel, statement)
 
     def _now(self) -> datetime:
         return self._kernel.now()

@@ -23,6 +23,9 @@ The services (payments, signing) are given the kernel, never the :class:`Engine`
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
@@ -30,8 +33,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from dossier import policy, sla
+from dossier import policy, sla, text
 from dossier.actors import Actor
+from dossier.audit import NO_KEYS, AuditKeys
 from dossier.calendar import WorkingCalendar
 from dossier.clock import Clock, require_aware
 from dossier.effects import after_event, chain_event, transition_changes
@@ -71,9 +75,11 @@ class Kernel:
 
     def __init__(self, db: Database, *, clock: Clock,
                  calendars: Mapping[str, WorkingCalendar],
-                 default_calendar: WorkingCalendar) -> None:
+                 default_calendar: WorkingCalendar,
+                 audit_keys: AuditKeys = NO_KEYS) -> None:
         self.db = db
         self.clock = clock
+        self.audit_keys = audit_keys
         self.calendars = dict(calendars)
         self.default_calendar = default_calendar
         self.procedures = ProcedureCatalog()
@@ -112,7 +118,10 @@ class Kernel:
 
     def load(self, tx: Tx, code: str) -> Dossier:
         """The dossier row; :class:`~dossier.errors.DossierNotFound` if there is none."""
-        dossier = repo.load_dossier(tx, code) if isinstance(code, str) else None
+        if not isinstance(code, str) or text.problem(code, text.Kind.DOSSIER_CODE):
+            # (a NUL or an over-long code would be a raw driver error on PostgreSQL)
+            raise DossierNotFound(f"no dossier with code {code!r}"[:200])
+        dossier = repo.load_dossier(tx, code)
         if dossier is None:
             raise DossierNotFound(f"no dossier with code {code!r}")
         return dossier
@@ -135,6 +144,24 @@ class Kernel:
         policy.authorise(actor, dossier, action, procedure)
         return dossier, procedure
 
+    def applicant_digest(self, applicant: Mapping[str, Any], key_id: str | None = None,
+                         *, current: bool = True) -> str:
+        """What the ``submit`` event records of the applicant: a digest, never the data.
+
+        Keyed (HMAC) with the audit key when there is one, so that an ID number cannot be
+        guessed back from it by trying every number: the current key when recording
+        (``current``), the key of the submit event (``key_id``) when verifying."""
+        body = json.dumps(dict(applicant), ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":")).encode()
+        if current:
+            key = self.audit_keys.current
+            secret = key.secret if key is not None else None
+        else:
+            secret = self.audit_keys.secret(key_id)
+        if secret is None:
+            return hashlib.sha256(body).hexdigest()
+        return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
     def read_blob(self, tx: Tx, dossier: Dossier, sha256: str, listed: Iterable[str],
                   what: str) -> bytes:
         """The bytes of a file the dossier lists (``listed``: its SHA-256 digests)."""
@@ -151,11 +178,14 @@ class Kernel:
               on_behalf_of: str | None = None, now: datetime,
               pending: Collection[str] = ()) -> Move:
         """Everything ``fire`` checks, in its documented order: the dossier exists, the actor
-        is a party, the trigger is allowed in the state, to the role, the data is valid, the
-        version is the one the caller saw, the guards pass (except those ``pending``: the
+        is a party, the version is the one the caller saw (a stale version is a conflict
+        whatever else changed), the trigger is allowed in the state, to the role, the data is
+        valid, the guards pass (except those ``pending``: the
         ones the caller is about to satisfy, e.g. the signed result not made yet)."""
         before = self.load(tx, dossier) if isinstance(dossier, str) else dossier
         policy.check_party(actor, before)
+        if if_version is not None:  # a stale screen is told so before anything it shows
+            check_version(before, if_version)
         procedure = self.procedures.get(tx, before.procedure_code, before.procedure_version)
         book = self.procedures.book(procedure)
         name = str(trigger)  # a StrEnum's value; an unknown name is refused by the rule book
@@ -163,8 +193,6 @@ class Kernel:
         policy.authorise_trigger(actor, before, name, book.allowed_roles(before.state, name))
         trigger = Trigger(name)
         clean = validate_trigger_data(trigger, data, procedure)
-        if if_version is not None:
-            check_version(before, if_version)
         if trigger is Trigger.RECEIVE:
             _check_arrival(before, clean, now)
         behalf = policy.on_behalf_of_for(actor, before, trigger, on_behalf_of)
@@ -213,7 +241,7 @@ class Kernel:
         event = chain_event(before, trigger=trigger.value, source=before.state.value,
                             target=(target or before.state).value, actor=actor.id,
                             role=actor.role.value, on_behalf_of=on_behalf_of, at=now,
-                            data=data)
+                            data=data, key=self.audit_keys.current)
         if deadlines is not None:
             changes["deadlines"] = deadlines
         after = after_event(before, event, **changes)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dossier import policy, sla
+from dossier import policy, sla, text
 from dossier.actors import Actor
 from dossier.audit import GENESIS
 from dossier.clock import LOCAL_TZ, local_date
@@ -27,12 +27,58 @@ from dossier.procedure.model import ServiceLevel
 from dossier.records import Attachment, Dossier
 from dossier.states import Role, State, Trigger
 from dossier.store import repository as repo
+from dossier.text import Kind
 from dossier.trigger_data import validate_trigger_data
 
 log = logging.getLogger("dossier")
 
 CHANNELS = ("counter", "online", "post")
 MAX_ATTACHMENT = 50 * 1024 * 1024
+#: A fee due no dossier reaches (a trillion VND), far inside BIGINT (9.2 × 10**18).
+MAX_FEE_DUE = 10**12
+
+
+#: Media types whose content starts with a signature we can check: a file declared (or, by its
+#: extension, guessed) as one of these must start with it, so that a renamed executable is not
+#: kept as a "PDF" that the officer then opens.
+MAGIC: Mapping[str, tuple[bytes, ...]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+}
+
+
+def check_filename(filename: object) -> str:
+    """A file name kept as given (in NFC) only when it is safe to show and to save under.
+
+    Refused: path separators of either kind and ``..`` (it must not name a place to write),
+    control characters (CR/LF split log lines and headers) and bidirectional overrides and
+    isolates (``invoice\u202egpj.exe`` shows as ``invoiceexe.jpg``).
+    """
+    name = text.clean("filename", filename, Kind.FILENAME, strip=False)
+    if name != name.strip():
+        raise InvalidInput("filename must not begin or end with whitespace")
+    if "/" in name or "\\" in name or ".." in name:
+        raise InvalidInput("filename must be a plain file name: no '/', '\\' or '..'")
+    return name
+
+
+def check_media_type(declared: object, filename: str, content: bytes) -> str:
+    """The media type to store: ``declared`` (or guessed from the extension), checked against
+    the content's magic bytes for the types in :data:`MAGIC`."""
+    if declared is None:
+        kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    else:
+        kind = text.clean("media_type", declared, Kind.MEDIA_TYPE).lower()
+        main, slash, sub = kind.partition("/")
+        if not slash or not main or not sub or any(ch.isspace() for ch in kind):
+            raise InvalidInput("media_type must look like 'type/subtype' (e.g. "
+                               "'application/pdf')")
+    signatures = MAGIC.get(kind)
+    if signatures is not None and not content.startswith(signatures):
+        how = "declared" if declared is not None else "named by its extension"
+        raise InvalidInput(f"the file is {how} as {kind} but its content is not")
+    return kind
 
 
 def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any], channel: str,
@@ -41,6 +87,8 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
     """Create a dossier in ``awaiting_reception`` with its ``submit`` event."""
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}; got {channel!r}")
+    # looked up, not stored, but a NUL in a query parameter is a raw driver error
+    procedure_code = text.clean("procedure_code", procedure_code, Kind.PROCEDURE_CODE)
     clean_applicant = policy.check_applicant(applicant)
     basis = FeeBasis.parse(fee_basis)
     agency = policy.submitting_agency(actor, channel, agency)
@@ -49,6 +97,10 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
         procedure = kernel.procedures.in_force(tx, procedure_code, local_date(now))
         if channel == "online" and procedure.service_level is ServiceLevel.OFFLINE:
             raise InvalidInput(f"procedure {procedure.code} is not offered online")
+        fee_due = compute_fee(procedure.fee, basis)
+        if fee_due > MAX_FEE_DUE:  # pages × copies × price can outgrow BIGINT
+            raise InvalidInput(f"the fee for this fee_basis ({fee_due} VND) is beyond "
+                               f"{MAX_FEE_DUE:,} VND; check pages and copies")
         day = local_date(now).strftime("%y%m%d")
         number = repo.next_counter(tx, "dossier", f"{agency}:{day}")
         draft = Dossier(
@@ -56,7 +108,7 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
             procedure_version=procedure.version, agency=agency, channel=channel,
             state=State.AWAITING_RECEPTION, resume_state=None,
             owner=actor.id if actor.role is Role.CITIZEN else None,
-            applicant=clean_applicant, fee_due=compute_fee(procedure.fee, basis),
+            applicant=clean_applicant, fee_due=fee_due,
             paid_amount=0, version=0, event_count=0, head_hash=GENESIS, submitted_at=now,
             received_at=None, updated_at=now, closed_at=None)
         # the first event has no row to update yet: the row is inserted with it
@@ -65,7 +117,9 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
             target=State.AWAITING_RECEPTION.value, actor=actor.id, role=actor.role.value,
             on_behalf_of=None, at=now,
             data={"procedure": procedure.code, "version": procedure.version,
-                  "channel": channel, "fee_due": draft.fee_due})
+                  "channel": channel, "fee_due": draft.fee_due,
+                  "applicant_digest": kernel.applicant_digest(clean_applicant)},
+            key=kernel.audit_keys.current)
         dossier = after_event(draft, event)
         dossier = replace(dossier, id=repo.insert_dossier(tx, dossier, basis.as_dict()))
         repo.insert_event(tx, dossier.id, event)
@@ -94,11 +148,12 @@ def attach(kernel: Kernel, code: str, component: str, data: bytes, filename: str
         raise InvalidInput("attach() needs the file content as non-empty bytes")
     if len(data) > MAX_ATTACHMENT:
         raise InvalidInput(f"file is larger than {MAX_ATTACHMENT // 2**20} MiB")
-    if not isinstance(filename, str) or not filename.strip() or "/" in filename:
-        raise InvalidInput("filename must be a plain file name")
+    code = text.clean("code", code, Kind.DOSSIER_CODE)
+    filename = check_filename(filename)
+    component = text.clean("component", component, Kind.COMPONENT)
     content = bytes(data)
     digest = hashlib.sha256(content).hexdigest()
-    kind = media_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    kind = check_media_type(media_type, filename, content)
     now = kernel.now()
     with kernel.transaction() as tx:
         before, procedure = kernel.authorise(tx, code, actor, Action.ATTACH)
@@ -126,6 +181,7 @@ def extend(kernel: Kernel, code: str, actor: Actor, data: Mapping[str, Any],
     now = kernel.now()
     with kernel.transaction() as tx:
         before = kernel.load_for(tx, code, actor)
+        check_version(before, if_version)
         d = before.deadlines
         if before.is_final or d.appointment_at is None:
             raise TransitionNotAllowed(f"{code}: only an open dossier whose clock has "
@@ -138,7 +194,6 @@ def extend(kernel: Kernel, code: str, actor: Actor, data: Mapping[str, Any],
         if on_behalf_of is not None:
             raise InvalidInput("an apology letter is issued by staff in their own name")
         clean = validate_trigger_data(Trigger.EXTEND, data, procedure)
-        check_version(before, if_version)
         new_appointment = datetime.fromisoformat(clean["appointment_at"])
         if new_appointment <= max(d.appointment_at, now):
             raise InvalidInput(f"{code}: the new appointment must be later than the current "

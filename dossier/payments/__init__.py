@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from dossier.payments.base import (
         CallbackReply,
         CallbackVerdict,
+        CollectsFor,
         MatchesCredits,
         ParsedCallback,
         PaymentGateway,
@@ -123,6 +124,7 @@ _LAZY = {
     "BankCredit": "dossier.payments.vietqr",
     "CallbackReply": "dossier.payments.base",
     "CallbackVerdict": "dossier.payments.base",
+    "CollectsFor": "dossier.payments.base",
     "CounterGateway": "dossier.payments.counter",
     "ENTRY_POINT_GROUP": "dossier.payments.registry",
     "ExpectedCredit": "dossier.payments.vietqr",
@@ -187,6 +189,7 @@ __all__ = [
     "BankCredit",
     "CallbackReply",
     "CallbackVerdict",
+    "CollectsFor",
     "CounterGateway",
     "ExpectedCredit",
     "FakeCallback",

@@ -330,6 +330,22 @@ class TakesCounterPayments(Protocol):
         ...
 
 
+@runtime_checkable
+class CollectsFor(Protocol):
+    """A gateway bound to the agencies whose merchant terminal it is: fees paid through it
+    land on those agencies' accounts, so it must not collect another agency's fee.
+
+    ``None`` collects for any agency (a shared provincial terminal, the counter).
+    :meth:`~dossier.payments.registry.GatewayRegistry.register` reads it, and can bind a
+    gateway that does not implement this with its ``agencies=`` keyword instead.
+    """
+
+    @property
+    def agencies(self) -> frozenset[str] | None:
+        """The agency codes this gateway collects for, or None for any."""
+        ...
+
+
 # --- helpers shared by adapters ----------------------------------------------------------
 
 _ORDER_REF = re.compile(r"[0-9A-Za-z]([0-9A-Za-z_.-]{0,62}[0-9A-Za-z])?")

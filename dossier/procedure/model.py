@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,10 +26,28 @@ from pydantic import (
     model_validator,
 )
 
+from dossier import text
 from dossier.states import DEFAULT_STEP_ROLES, Role, State, Step, state_of, trigger_of
+from dossier.text import Kind
 
 _CODE = re.compile(r"^\d\.\d{6}$")
 _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# Bounds on every number of a procedure file: far beyond any real procedure, small enough
+# that nothing that validates can overflow a date, a BIGINT or a working-day table later.
+#: Days (working or calendar) of a time limit: ten years; the longest real limits are months.
+MAX_DAYS = 3650
+#: Working hours of a time limit: the same ten years at eight hours a day.
+MAX_HOURS = MAX_DAYS * 8
+#: Any price in VND: a trillion; real fees are thousands to millions, BIGINT holds 9.2e18.
+MAX_FEE = 10**12
+#: Page numbers of a fee tier: no document submitted at a counter has 100,000 pages.
+MAX_PAGE = 100_000
+#: Copies (extra_copy_from) and a component's quantity: no request asks for more.
+MAX_COPIES = 10_000
+#: Tiers of a per-page fee: real schedules have two or three.
+MAX_TIERS = 100
+
 
 
 class TimeUnit(StrEnum):
@@ -79,6 +98,24 @@ class FeeKind(StrEnum):
     PER_COPY = "per_copy"
 
 
+def _text_rule(kind: Kind) -> AfterValidator:
+    """The string rule of :mod:`dossier.text` as a pydantic validator (stored in NFC)."""
+    def check(value: str) -> str:
+        wrong = text.problem(value, kind)
+        if wrong is not None:
+            raise ValueError(wrong)
+        return unicodedata.normalize("NFC", value)
+    return AfterValidator(check)
+
+
+#: One-line names (procedure, field, fee, component); stored in the canonical JSON.
+Label = Annotated[str, _text_rule(Kind.LABEL)]
+#: Free text (legal bases, reasons): line breaks allowed.
+FreeText = Annotated[str, _text_rule(Kind.FREE_TEXT)]
+Fee = Annotated[int, Field(ge=0, le=MAX_FEE)]
+Page = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -96,7 +133,7 @@ def _parse_hhmm(value: Any) -> Any:
 class Duration(_Strict):
     """An amount of time in a unit the calendar understands."""
 
-    amount: Annotated[int, Field(ge=0)]
+    amount: Annotated[int, Field(ge=0, le=MAX_HOURS)]
     unit: TimeUnit
     cutoff: time | None = None  # a start after the cut-off counts from the next working day
 
@@ -110,6 +147,10 @@ class Duration(_Strict):
     def _amount_fits_unit(self) -> Duration:
         if self.unit is not TimeUnit.SAME_DAY and self.amount == 0:
             raise ValueError(f"amount must be positive for unit {self.unit.value!r}")
+        if self.unit in (TimeUnit.WORKING_DAYS, TimeUnit.CALENDAR_DAYS) \
+                and self.amount > MAX_DAYS:
+            raise ValueError(f"amount must be at most {MAX_DAYS} {self.unit.value} "
+                             "(ten years)")
         return self
 
     def working_hours_upper_bound(self, hours_per_day: int = 8) -> int:
@@ -127,9 +168,9 @@ class Duration(_Strict):
 class FeeTier(_Strict):
     """Pages ``from_page``..``to_page`` (inclusive; open-ended when absent) cost ``per_page``."""
 
-    from_page: Annotated[int, Field(ge=1)]
-    to_page: Annotated[int, Field(ge=1)] | None = None
-    per_page: Annotated[int, Field(ge=0)]
+    from_page: Page
+    to_page: Page | None = None
+    per_page: Fee
 
 
 class FeeRule(_Strict):
@@ -143,14 +184,14 @@ class FeeRule(_Strict):
     """
 
     kind: FeeKind
-    name: str = ""
-    legal_basis: str = ""
-    reason: str = ""
-    amount: Annotated[int, Field(ge=0)] = 0
-    extra_copy_from: Annotated[int, Field(ge=2)] | None = None
-    extra_copy_amount: Annotated[int, Field(ge=0)] = 0
-    tiers: tuple[FeeTier, ...] = ()
-    cap_per_copy: Annotated[int, Field(ge=1)] | None = None
+    name: Label = ""
+    legal_basis: FreeText = ""
+    reason: FreeText = ""
+    amount: Fee = 0
+    extra_copy_from: Annotated[int, Field(ge=2, le=MAX_COPIES)] | None = None
+    extra_copy_amount: Fee = 0
+    tiers: Annotated[tuple[FeeTier, ...], Field(max_length=MAX_TIERS)] = ()
+    cap_per_copy: Annotated[int, Field(ge=1, le=MAX_FEE)] | None = None
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> FeeRule:
@@ -209,10 +250,10 @@ class Component(_Strict):
     ``name`` (ASCII, lower case, words joined by ``_``).
     """
 
-    id: str
-    name: str
+    id: Annotated[str, _text_rule(Kind.COMPONENT)]
+    name: Label
     form: ComponentForm = ComponentForm.COPY
-    quantity: Annotated[int, Field(ge=1)] = 1
+    quantity: Annotated[int, Field(ge=1, le=MAX_COPIES)] = 1
     required: bool = True
     must_digitise: bool = False
     may_certify: bool = False
@@ -270,15 +311,15 @@ class StepSpec(_Strict):
 class Procedure(_Strict):
     """One version of an administrative procedure."""
 
-    code: str
-    name: str
-    field: str
+    code: Annotated[str, _text_rule(Kind.PROCEDURE_CODE)]
+    name: Label
+    field: Label
     agency_level: AgencyLevel
     service_level: ServiceLevel
-    version: str
+    version: Annotated[str, _text_rule(Kind.PROCEDURE_VERSION)]
     effective_from: date
     effective_until: date | None = None  # last day in force, inclusive
-    legal_basis: tuple[str, ...] = ()
+    legal_basis: tuple[FreeText, ...] = ()
     processing_time: Duration
     # a different time limit for dossiers submitted online (Nghị định 45/2020), if any
     online_processing_time: Duration | None = None

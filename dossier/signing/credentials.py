@@ -49,10 +49,21 @@ def common_name(cert: x509.Certificate) -> str:
 def check_signing_certificate(cert: x509.Certificate, now: datetime) -> None:
     """Raise :class:`SignerCredentialError` unless ``cert`` may sign documents at ``now``.
 
-    Checked: the validity period, the key usage (digitalSignature or nonRepudiation) and, if
-    the certificate restricts its extended key usage, that one of :data:`SIGNING_EKUS` is there.
+    Checked: the validity period, that it is not a CA certificate (basicConstraints cA), the
+    key usage (digitalSignature or nonRepudiation) and, if the certificate restricts its
+    extended key usage, that one of :data:`SIGNING_EKUS` is there.
     """
     cn = common_name(cert)
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if is_ca:
+        # a CA's key certifies others; documents signed with it would not name a holder, and
+        # a CA certificate often carries digitalSignature too, so key usage alone lets it by
+        raise SignerCredentialError(
+            f"certificate {cn!r} is a certification authority's (basicConstraints cA=true), "
+            "not a person's or an agency's; configure the holder's own signing certificate")
     if now < cert.not_valid_before_utc:
         raise SignerCredentialError(
             f"certificate {cn!r} is not valid before "

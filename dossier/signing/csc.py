@@ -38,7 +38,7 @@ from pyhanko.sign.signers.csc_signer import (
 from pyhanko.sign.timestamps import TimeStamper
 
 from dossier.clock import Clock, SystemClock, require_aware
-from dossier.errors import RemoteSigningError, SignerCredentialError, SigningError
+from dossier.errors import DossierError, RemoteSigningError, SignerCredentialError, SigningError
 from dossier.signing import pades, twophase
 from dossier.signing.base import PollResult, SignRequest, StateValue, Ticket, TicketStatus
 from dossier.signing.credentials import check_signing_certificate
@@ -51,7 +51,9 @@ class CscRemoteSigner:
     """A signer whose key is held by a CSC remote signing service.
 
     ``token`` is the OAuth2 bearer token and ``pin`` the credential's PIN (both from
-    configuration); ``credential_id`` picks the credential (else the first one listed).
+    configuration); ``credential_id`` picks the credential. Without it the account must list
+    exactly one credential: with several, the signer refuses to guess which one is the
+    agency's (:class:`~dossier.errors.SignerCredentialError` names them).
     """
 
     provider = "csc"
@@ -133,6 +135,13 @@ class CscRemoteSigner:
                 raise SignerCredentialError(
                     "the CSC service lists no credentials for this account; enrol a signing "
                     "certificate or configure credential_id")
+            if len(listed) > 1:
+                # the order of credentials/list means nothing: taking the first could sign
+                # with a colleague's or a test certificate
+                raise SignerCredentialError(
+                    f"the CSC service lists {len(listed)} credentials for this account "
+                    f"({', '.join(repr(str(c)) for c in listed)}); configure credential_id "
+                    "with the one to sign with")
             credential_id = str(listed[0])
         info = await fetch_certs_in_csc_credential(http, self._session_info(credential_id),
                                                    timeout=max(1, round(self._timeout)))
@@ -145,10 +154,7 @@ class CscRemoteSigner:
             cert = x509.load_der_x509_certificate(info.signing_cert.dump())
             check_signing_certificate(cert, signed_at)
             chain = [x509.load_der_x509_certificate(c.dump()) for c in info.chain]
-            started = await twophase.start(pdf, request, cert=cert, chain=chain,
-                                           signed_at=signed_at,
-                                           # a resuming signer may add a timestamp
-                                           with_timestamp=True)
+            started = await _prepare_locally(pdf, request, cert, chain, signed_at)
             manager = _PinAuthorization(self, http, credential_id, info)
             answer = await manager.authorize(started.digest_b64)
         state = dict(started.state)
@@ -157,15 +163,23 @@ class CscRemoteSigner:
                       expires_at=manager.expires_at, state=state)
 
     async def _finish(self, state: dict[str, StateValue]) -> bytes:
-        credential_id = str(state["credential_id"])
+        try:
+            credential_id = str(state["credential_id"])
+            started_with = twophase.certificates(state)[0].dump()
+            sad = CSCAuthorizationInfo(sad=str(state["sad"]))
+        except (KeyError, IndexError, ValueError) as exc:
+            # a ticket we wrote ourselves, damaged in storage: no retry can mend it, so not a
+            # RemoteSigningError (which the engine polls again for a day)
+            raise SigningError(
+                f"the CSC ticket's stored state is incomplete or damaged ({type(exc).__name__}"
+                "); request the signature again") from exc
         async with aiohttp.ClientSession() as http:
             info = await fetch_certs_in_csc_credential(
                 http, self._session_info(credential_id), timeout=max(1, round(self._timeout)))
-            if info.signing_cert.dump() != twophase.certificates(state)[0].dump():
+            if info.signing_cert.dump() != started_with:
                 raise SignerCredentialError(
                     f"CSC credential {credential_id!r} now holds another certificate than when "
                     "the signature was started; start the signature again")
-            sad = CSCAuthorizationInfo(sad=str(state["sad"]))
             manager = PrefetchedSADAuthorizationManager(
                 self._session_info(credential_id), info, sad)
             signer = CSCSigner(http, manager, sign_timeout=max(1, round(self._timeout)))
@@ -174,6 +188,28 @@ class CscRemoteSigner:
     def _run(self, work: Awaitable[T]) -> T:
         return run_remote(work, service=f"CSC service {self._url}", timeout=self._timeout,
                           unusable_hint="check the service configuration")
+
+
+async def _prepare_locally(pdf: bytes, request: SignRequest, cert: x509.Certificate,
+                           chain: list[x509.Certificate], signed_at: datetime) -> twophase.Started:
+    """Phase one, which runs here and asks the service nothing.
+
+    Its failures are the document's or the request's (``pades.prepare`` already says which:
+    InvalidDocument or SigningError), never the service's. They must not reach
+    :func:`~dossier.signing.remote.run_remote`, which reads pyHanko's errors and
+    ``ValueError`` as a garbled answer (RemoteSigningError) — and a RemoteSigningError has
+    the request polled again and again for a day, when trying again cannot help.
+    """
+    try:
+        return await twophase.start(pdf, request, cert=cert, chain=chain, signed_at=signed_at,
+                                    # a resuming signer may add a timestamp
+                                    with_timestamp=True)
+    except DossierError:
+        raise
+    except Exception as exc:
+        raise SigningError(
+            f"the PDF could not be prepared for signing here, before anything was sent to "
+            f"the CSC service ({type(exc).__name__})") from exc
 
 
 class _PinAuthorization(CSCAuthorizationManager):

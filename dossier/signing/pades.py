@@ -9,6 +9,9 @@ twice (and, for a remote signer, cannot be done at all).
 from __future__ import annotations
 
 import base64
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -18,12 +21,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import LayoutError
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers.pdf_signer import PdfSigningSession, PdfTBSDocument
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from dossier.errors import InvalidDocument
+from dossier.errors import DossierError, InvalidDocument, SigningError
 from dossier.signing.base import SignRequest
 from dossier.signing.stamp import stamp_for, stamp_text_params
 
@@ -31,17 +36,60 @@ MD_ALGORITHM = "sha256"
 #: Signed attributes, SignerInfo and SignedData framing, with room to spare.
 _CMS_OVERHEAD = 3072
 
+log = logging.getLogger("dossier.signing")
+
+#: What pyHanko's (lazy) PDF parser and the libraries under it raise on damaged bytes:
+#: ``PdfError`` and its read/stream/xref-header kinds, ``ValueError`` (asn1crypto, bad
+#: hex, ``UnicodeDecodeError``), ``KeyError``/``IndexError``/``TypeError`` (a dictionary,
+#: array or object of the wrong shape), ``AssertionError`` (pyHanko asserts the type of
+#: what it reads, e.g. that the page tree root is a dictionary), ``ArithmeticError``
+#: (``decimal.InvalidOperation`` on a mangled number), ``EOFError`` (a truncated stream) and
+#: ``RecursionError`` (a reference cycle or absurd nesting in a hostile file).
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    PdfError, ValueError, KeyError, IndexError, TypeError, AssertionError, ArithmeticError,
+    EOFError, RecursionError)
+
+DAMAGED_HINT = "re-export or re-scan it"
+
+
+@contextmanager
+def reading_pdf(what: str, hint: str = DAMAGED_HINT) -> Iterator[None]:
+    """Turn any failure of the parsing done inside the block into InvalidDocument.
+
+    Only for blocks that parse or validate untrusted PDF bytes: pyHanko parses lazily, so a
+    damaged byte surfaces wherever an object is first touched, as whichever exception the
+    code at hand happens to raise. The caller must only ever see the library's errors.
+    Kinds outside :data:`PARSE_ERRORS` (an ``AttributeError`` on a null object, say) are
+    translated too, but logged with their traceback, so that a genuine bug in our code or
+    pyHanko's still leaves a trace instead of passing for a damaged file.
+    """
+    try:
+        yield
+    except DossierError:
+        raise
+    except PARSE_ERRORS as exc:
+        raise InvalidDocument(_damaged(what, exc, hint)) from exc
+    except Exception as exc:
+        log.warning("unexpected %s while reading %s; treated as a damaged PDF",
+                    type(exc).__name__, what, exc_info=True)
+        raise InvalidDocument(_damaged(what, exc, hint)) from exc
+
+
+def _damaged(what: str, exc: Exception, hint: str) -> str:
+    # only the exception's kind: pyHanko's messages may quote bytes of the document, which
+    # can hold a citizen ID; the full error stays on the exception chain (__cause__)
+    return f"the PDF is damaged: {what} cannot be read ({type(exc).__name__}); {hint}"
+
 
 def open_pdf(pdf: bytes) -> IncrementalPdfFileWriter:
     """An incremental writer over ``pdf``; raise InvalidDocument for anything unusable."""
     if not isinstance(pdf, bytes | bytearray) or b"%PDF-" not in bytes(pdf[:1024]):
         raise InvalidDocument("the input is not a PDF (no %PDF- header); pass the PDF bytes")
-    try:
+    with reading_pdf("its structure (header, cross-reference table, trailer)"):
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-    except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise InvalidDocument(f"the PDF cannot be read ({exc}); re-export or re-scan it") \
-            from exc
-    if writer.security_handler is not None:
+        # the trailer's /Encrypt is resolved lazily: part of reading the file
+        encrypted = writer.security_handler is not None
+    if encrypted:
         raise InvalidDocument(
             "the PDF is encrypted (password-protected); save an unprotected copy and sign that")
     return writer
@@ -118,14 +166,26 @@ async def prepare(pdf: bytes, request: SignRequest, signer: signers.Signer, *,
         signer_key_usage=set())
     pdf_signer = signers.PdfSigner(meta, signer, timestamper=timestamper,  # type: ignore[arg-type]
                                    stamp_style=stamp_for(request), new_field_spec=field_spec)
-    session = pdf_signer.init_signing_session(writer)
-    session.system_time = signed_at  # the injected clock, not pyHanko's wall clock
-    validation_info = await session.perform_presign_validation(writer)
-    tbs = session.prepare_tbs_document(
-        validation_info=validation_info, bytes_reserved=bytes_reserved,
-        appearance_text_params=stamp_text_params(request, signed_at) if request.visible
-        else None)
-    digest, output = tbs.digest_tbs_document()
+    # pyHanko reads the pages, the AcroForm and the existing fields only now (lazily), so a
+    # damaged file that opened fine can still fail here. Translated here, at the edge, so that
+    # no caller mistakes it for something else: a remote signer runs this inside its network
+    # error mapping, which would otherwise blame the service and have the request retried.
+    try:
+        session = pdf_signer.init_signing_session(writer)
+        session.system_time = signed_at  # the injected clock, not pyHanko's wall clock
+        validation_info = await session.perform_presign_validation(writer)
+        tbs = session.prepare_tbs_document(
+            validation_info=validation_info, bytes_reserved=bytes_reserved,
+            appearance_text_params=stamp_text_params(request, signed_at) if request.visible
+            else None)
+        digest, output = tbs.digest_tbs_document()
+    except (PyHankoSigningError, LayoutError) as exc:
+        # pyHanko's own refusals (the field is already signed, the page does not exist, the
+        # chain does not validate for B-LT, the stamp does not fit): the request, not the file
+        raise SigningError(f"the PDF cannot be prepared for signing: {exc}") from exc
+    except PARSE_ERRORS as exc:
+        raise InvalidDocument(_damaged("its pages or form fields", exc, DAMAGED_HINT)) \
+            from exc
     assert isinstance(output, BytesIO)  # pyHanko makes one when given no output stream
     return Prepared(tbs=tbs, session=session, document_digest=digest.document_digest,
                     region=(digest.reserved_region_start, digest.reserved_region_end),

@@ -2,8 +2,10 @@
 
 Every problem becomes a reason in the report, in Vietnamese and English (``"… / …"``):
 changed content, a signature that does not verify, changes appended after signing, an
-untrusted, expired or revoked certificate, a bad timestamp. Only input that is not a usable
-PDF at all raises :class:`~dossier.errors.InvalidDocument`.
+untrusted, expired or revoked certificate, a bad timestamp; a signature whose dictionary or
+container is damaged too. Only input that is not a usable PDF at all (not a PDF, encrypted,
+or its structure or list of fields damaged) raises :class:`~dossier.errors.InvalidDocument`;
+nothing else ever escapes, whatever the bytes (``tests/test_signing_fuzz.py``).
 
 :func:`verify` blocks; it is safe inside a running event loop (pyHanko's validation runs
 through :func:`~dossier.signing.blocking.run_blocking`).
@@ -21,7 +23,6 @@ from typing import TypeAlias
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
@@ -35,6 +36,7 @@ from dossier.clock import require_aware
 from dossier.errors import InvalidDocument
 from dossier.signing.blocking import run_blocking
 from dossier.signing.credentials import common_name
+from dossier.signing.pades import reading_pdf
 
 #: Changes after a signature that keep it acceptable (later signatures, validation data).
 _HARMLESS = {ModificationLevel.NONE, ModificationLevel.LTA_UPDATES,
@@ -77,11 +79,11 @@ def _asn1(cert: Certificate) -> asn1_x509.Certificate:
 def _open(pdf: bytes) -> PdfFileReader:
     if not isinstance(pdf, bytes | bytearray) or b"%PDF-" not in bytes(pdf[:1024]):
         raise InvalidDocument("the input is not a PDF (no %PDF- header)")
-    try:
+    with reading_pdf("its structure (header, cross-reference table, trailer)"):
         reader = PdfFileReader(BytesIO(pdf), strict=False)
-    except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise InvalidDocument(f"the PDF cannot be read ({exc})") from exc
-    if reader.encrypted:
+        # the trailer's /Encrypt is resolved lazily: part of reading the file
+        encrypted = reader.encrypted
+    if encrypted:
         raise InvalidDocument("the PDF is encrypted; signatures in it cannot be checked here")
     return reader
 
@@ -91,28 +93,33 @@ def verify(pdf: bytes, trust_roots: Iterable[Certificate], *, crls: Iterable[byt
     """Check every signature (not document timestamps) in ``pdf`` against ``trust_roots``.
 
     ``crls`` are DER CRLs to check revocation with (nothing is fetched from the network);
-    ``at`` is the validation time (default: now).
+    ``at`` is the validation time (default: now). Raises only
+    :class:`~dossier.errors.DossierError` kinds: :class:`~dossier.errors.InvalidDocument`
+    when the file's structure or its list of signature fields cannot be read.
     """
     reader = _open(pdf)
     roots = [_asn1(c) for c in trust_roots]
     crl_list = list(crls)
     moment = require_aware(at, "at") if at is not None else None
-    try:
+    with reading_pdf("its signature fields (catalog, AcroForm)"):
         fields = list(enumerate_sig_fields(reader, filled_status=True))
-    except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidDocument(f"the PDF's signature fields cannot be read ({exc})") from exc
-    found: list[EmbeddedPdfSignature] = []
+    found: list[tuple[int, EmbeddedPdfSignature]] = []
     broken: list[SignatureReport] = []
     for name, sig_obj, sig_field in fields:
-        if sig_obj.get_object().get("/Type") == "/DocTimeStamp":
-            continue
+        subfilter = ""
         try:
-            found.append(EmbeddedPdfSignature(reader, sig_field, name))
-        except Exception as exc:  # a damaged signature container is a finding, not a crash
-            broken.append(_damaged(str(name), str(sig_obj.get_object().get("/SubFilter", "")),
-                                   exc))
-    found.sort(key=lambda sig: sig.signed_revision)
-    return [_check(sig, roots, crl_list, moment) for sig in found] + broken
+            # each field is parsed on first touch: a damaged signature dictionary or
+            # container is a finding about that signature, not about the whole file
+            sig_dict = sig_obj.get_object()
+            if sig_dict.get("/Type") == "/DocTimeStamp":
+                continue
+            subfilter = str(sig_dict.get("/SubFilter", ""))
+            sig = EmbeddedPdfSignature(reader, sig_field, name)
+            found.append((sig.signed_revision, sig))
+        except Exception as exc:  # pyHanko raises many kinds on damaged input (see _check)
+            broken.append(_damaged(str(name), subfilter, exc))
+    found.sort(key=lambda pair: pair[0])
+    return [_check(sig, roots, crl_list, moment) for _, sig in found] + broken
 
 
 def _damaged(name: str, subfilter: str, exc: Exception) -> SignatureReport:
@@ -133,14 +140,18 @@ def _context(roots: list[asn1_x509.Certificate], crls: list[bytes],
 def _check(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], crls: list[bytes],
            moment: datetime | None) -> SignatureReport:
     name = str(sig.field_name)
-    subfilter = str(sig.sig_object.get("/SubFilter", "")).lstrip("/")
+    subfilter = ""
     try:
+        subfilter = str(sig.sig_object.get("/SubFilter", "")).lstrip("/")
         # not pyHanko's sync validate_pdf_signature: its asyncio.run fails inside a running
         # event loop, and that failure would read as a damaged signature
         status = run_blocking(_validate(sig, roots, crls, moment))
+        # asn1crypto parses lazily and is more lenient than `cryptography`: a certificate
+        # that validated can still fail to load here
+        cert = x509.load_der_x509_certificate(status.signing_cert.dump())
     except Exception as exc:  # pyHanko raises many kinds on damaged input: all are "invalid"
         return _damaged(name, subfilter, exc)
-    return _report(name, subfilter, status, moment)
+    return _report(name, subfilter, status, cert, moment)
 
 
 async def _validate(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate],
@@ -155,10 +166,9 @@ async def _validate(sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate
                 key_usage={"digital_signature", "non_repudiation"}))
 
 
-def _report(name: str, subfilter: str, status: PdfSignatureStatus,
+def _report(name: str, subfilter: str, status: PdfSignatureStatus, cert: x509.Certificate,
             moment: datetime | None) -> SignatureReport:
     reasons: list[str] = []
-    cert = x509.load_der_x509_certificate(status.signing_cert.dump())
     signer = common_name(cert)
     if not status.intact:
         reasons.append("Nội dung đã bị thay đổi sau khi ký / the signed content was changed "

@@ -18,11 +18,12 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from dossier.errors import ConcurrencyConflict, InvalidInput
+from dossier.errors import ConcurrencyConflict, DuplicateRecord, InvalidInput
 
 _SQLITE_TIME_LEN = len("2025-01-01 00:00:00.000000")
 # PostgreSQL SQLSTATEs that mean "someone else got there first; try again".
 _PG_RETRYABLE = {"40001", "40P01", "55P03"}
+_PG_UNIQUE_VIOLATION = "23505"
 
 
 class Tx:
@@ -146,7 +147,15 @@ class Database:
                 conn.close()
 
     def _translate(self, exc: Exception) -> None:
-        """Raise :class:`ConcurrencyConflict` for lock/serialisation errors of the driver."""
+        """Raise the :class:`ConcurrencyConflict` a driver error means, if it means one.
+
+        Lock and serialisation errors are a :class:`ConcurrencyConflict`; a unique violation
+        is a :class:`DuplicateRecord`: every unique column we write (order and refund
+        references, idempotency keys, numbers) is taken by a concurrent writer, never by
+        public input alone, since each service looks the row up before inserting it. Other
+        integrity errors (foreign keys, NOT NULL, the events' append-only triggers) mean a
+        bug, not a race, and stay the driver's.
+        """
         text = str(exc).lower()
         module = type(exc).__module__
         if module.startswith("sqlite3") and ("locked" in text or "busy" in text):
@@ -156,14 +165,33 @@ class Database:
         if sqlstate in _PG_RETRYABLE:
             raise ConcurrencyConflict(
                 "another transaction changed the same rows; reload and retry") from exc
+        if sqlstate == _PG_UNIQUE_VIOLATION or (
+                module.startswith("sqlite3") and self.is_integrity_error(exc)
+                and text.startswith("unique constraint failed")):
+            raise DuplicateRecord(
+                f"{_unique_key(exc)} was inserted by another transaction at the same "
+                "moment; reload and retry") from exc
 
     def is_integrity_error(self, exc: BaseException) -> bool:
-        """Whether ``exc`` is the driver's unique/foreign-key violation."""
+        """Whether ``exc`` is a unique row inserted concurrently (:class:`DuplicateRecord`,
+        what :meth:`transaction` raises) or the driver's own integrity error."""
+        if isinstance(exc, DuplicateRecord):
+            return True
         dbapi = self.engine.dialect.dbapi
         return dbapi is not None and isinstance(exc, dbapi.IntegrityError)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _unique_key(exc: Exception) -> str:
+    """The unique key a driver's violation names (``refunds.refund_ref``), never its values:
+    PostgreSQL's detail repeats the key's value, which may be personal data."""
+    diag = getattr(exc, "diag", None)  # psycopg
+    if diag is not None and getattr(diag, "constraint_name", None):
+        return f"a {diag.table_name or 'row'} row with the same {diag.constraint_name}"
+    _, _, columns = str(exc).partition(":")  # sqlite3: "UNIQUE constraint failed: t.a, t.b"
+    return f"a row with the same {columns.strip() or 'unique key'}"
 
 
 def _rollback(conn: Any, cursor: Any, sqlite: bool) -> None:

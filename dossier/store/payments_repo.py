@@ -51,6 +51,21 @@ def _payment(tx: Tx, r: Any) -> StoredPayment:
         review_reason=r[18], redirect_url=r[19], qr_payload=r[20], counter_instructions=r[21]))
 
 
+def lock_dossier(tx: Tx, code: str) -> None:
+    """Hold the dossier's row until commit (PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+    already serialises writers, and has no ``FOR UPDATE``).
+
+    The payment service takes it before it reads what a dossier paid, opened or had refunded
+    and decides on that (attempt numbers, a fee taken at the counter, what is left to
+    refund), so two such decisions about one dossier run one after the other and the second
+    reads what the first committed. Callbacks and the mop-up lock the payment row first and
+    the dossier only when ``pay`` fires; the one holder of this lock that then waits for an
+    existing payment row is a counter confirmation reusing an open attempt, and if the two
+    orders ever cross, PostgreSQL aborts one as a deadlock: a ConcurrencyConflict to retry.
+    """
+    tx.one("SELECT id FROM dossiers WHERE code = ? FOR UPDATE", (code,))
+
+
 def insert_payment(tx: Tx, dossier_id: int, p: Payment) -> int:
     row = tx.one(
         "INSERT INTO payments (dossier_id, provider, order_ref, idempotency_key, amount,"

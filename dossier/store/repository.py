@@ -23,10 +23,10 @@ _DEADLINE_SETS = (
     " paused_at = ?, supplement_due_at = ?, warned_for = ?, overdue_for = ?, extended = ?,"
     " timeliness = ?, next_timer_at = ?")
 _EVENT_COLUMNS = ("seq, trigger, source, target, actor, role, on_behalf_of, at, data, "
-                  "prev_hash, hash")
+                  "prev_hash, hash, key_id")
 _SELECT_DOSSIER = f"SELECT {_DOSSIER_COLUMNS} FROM dossiers WHERE code = ?"
 _INSERT_EVENT = (f"INSERT INTO events (dossier_id, {_EVENT_COLUMNS})"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 # json.dumps(…, **options) builds a new encoder per call; one shared encoder (stateless,
 # thread-safe) writes the very same text.
 _JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -122,7 +122,7 @@ def insert_event(tx: Tx, dossier_id: int, e: Event) -> None:
     tx.execute(
         _INSERT_EVENT,
         (dossier_id, e.seq, e.trigger, e.source, e.target, e.actor, e.role, e.on_behalf_of,
-         tx.instant_in(e.at), dumps(dict(e.data)), e.prev_hash, e.hash))
+         tx.instant_in(e.at), dumps(dict(e.data)), e.prev_hash, e.hash, e.key_id))
 
 
 def load_events(tx: Tx, dossier_id: int) -> list[Event]:
@@ -130,7 +130,8 @@ def load_events(tx: Tx, dossier_id: int) -> list[Event]:
                   (dossier_id,))
     return [Event(seq=r[0], trigger=r[1], source=r[2], target=r[3], actor=r[4], role=r[5],
                   on_behalf_of=r[6], at=tx.instant_out(r[7]),  # type: ignore[arg-type]
-                  data=json.loads(r[8]), prev_hash=r[9], hash=r[10]) for r in rows]
+                  data=json.loads(r[8]), prev_hash=r[9], hash=r[10], key_id=r[11])
+            for r in rows]
 
 
 def next_counter(tx: Tx, scope: str, key: str) -> int:
@@ -259,3 +260,20 @@ def load_attachments(tx: Tx, dossier_id: int) -> list[Attachment]:
     return [Attachment(component=r[0], filename=r[1], sha256=r[2], size=r[3], media_type=r[4],
                        attached_by=r[5], attached_at=tx.instant_out(r[6]))  # type: ignore[arg-type]
             for r in rows]
+
+
+def max_event_id(tx: Tx) -> int:
+    """The id of the newest event (0 when there is none)."""
+    row = tx.one("SELECT COALESCE(MAX(id), 0) FROM events")
+    return int(row[0])
+
+
+def ledger_heads(tx: Tx, up_to_event: int) -> list[tuple[str, str, int, str]]:
+    """``(agency, code, seq, hash)`` of every dossier's last event with id <= ``up_to_event``
+    (dossiers with none are left out), by agency and code."""
+    rows = tx.all(
+        "SELECT d.agency, d.code, e.seq, e.hash FROM dossiers d JOIN events e"
+        " ON e.dossier_id = d.id WHERE e.id = (SELECT MAX(x.id) FROM events x"
+        " WHERE x.dossier_id = d.id AND x.id <= ?) ORDER BY d.agency, d.code",
+        (up_to_event,))
+    return [(r[0], r[1], int(r[2]), r[3]) for r in rows]

@@ -130,6 +130,8 @@ class EventRow(SQLModel, table=True):
     data: str = Field(sa_column=Column(Text, nullable=False))  # JSON
     prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
     hash: str = Field(sa_column=Column(String(64), nullable=False))
+    # the audit key that made ``hash`` (an id derived from the key; None: plain SHA-256)
+    key_id: str | None = Field(default=None, sa_column=Column(String(32)))
 
 
 class BlobRow(SQLModel, table=True):

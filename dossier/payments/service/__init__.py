@@ -13,6 +13,13 @@ port and its optional capabilities (``MatchesCredits``, ``TakesCounterPayments``
 
 The gateways are stateless; every fact lives in the ``payments``, ``payment_callbacks``,
 ``refunds`` and ``receipts`` tables.
+
+Money decided from what the tables say is decided under a lock: opening an attempt, taking a
+fee at the counter and reserving a refund hold the dossier's row (``settlement.hold_dossier``,
+PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers), callbacks and the mop-up hold
+the payment's row, and every state change of a payment or refund is conditional on the state
+read, so a concurrent loser gets a :class:`~dossier.errors.DossierError` (``RefundNotAllowed``,
+``TransitionNotAllowed``, ``ConcurrencyConflict``) and never money counted twice.
 """
 
 from __future__ import annotations

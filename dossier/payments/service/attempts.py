@@ -3,6 +3,11 @@
 A provider is never called inside a database transaction, so a slow provider never holds the
 write lock: the attempt is reserved first (its order reference numbered per dossier), the
 provider called, and its answer stored in a second transaction.
+
+The reservation holds the dossier's row (PostgreSQL) while it numbers the attempt, so
+concurrent requests for one dossier get P01, P02… in turn instead of one number twice; and
+it opens an attempt only with a gateway that collects for the dossier's agency (its
+merchant terminal), refusing another agency's before anything is written.
 """
 
 from __future__ import annotations
@@ -23,7 +28,12 @@ from dossier.payments.base import (
     make_order_ref,
 )
 from dossier.payments.registry import GatewayRegistry
-from dossier.payments.service.settlement import Settlement, check_payable, same_key
+from dossier.payments.service.settlement import (
+    Settlement,
+    check_payable,
+    hold_dossier,
+    same_key,
+)
 from dossier.policy import Action
 from dossier.records import Payment, PaymentState
 from dossier.store import payments_repo as prepo
@@ -104,7 +114,9 @@ class Attempts:
 
     def _reserve(self, tx: Tx, code: str, provider: str, actor: Actor, key: str | None,
                  now: datetime, expires_in: timedelta) -> Payment | prepo.StoredPayment:
+        hold_dossier(self.kernel, tx, code)
         dossier, procedure = self.kernel.authorise(tx, code, actor, Action.OPEN_PAYMENT)
+        self.gateways.get(provider, agency=dossier.agency)  # the agency's own terminal only
         if key is not None:
             same = same_key(tx, key, dossier, provider, dossier.fee_due)
             if same is not None:
@@ -131,7 +143,16 @@ class Attempts:
         counts = dict.fromkeys(("succeeded", "expired", "failed", "review", "still_pending",
                                 "settled_meanwhile", "errors"), 0)
         for stored in stale:
-            counts[self._mop_up_one(stored, at)] += 1
+            try:
+                outcome = self._mop_up_one(stored, at)
+            except DossierError as exc:
+                # a clerk or a callback changed the dossier or the payment at that moment
+                # (ConcurrencyConflict), or pay could not fire: the next run looks again,
+                # and the rest of the batch is still checked now
+                log.warning("payment %s: not settled this time, retried next run: %s",
+                            stored.record.order_ref, exc)
+                outcome = "errors"
+            counts[outcome] += 1
         report = MopUpReport(checked=len(stale), **counts)
         if report.checked:
             log.info("payment mop-up at %s: %s", at.isoformat(), report)

@@ -31,8 +31,62 @@ from dossier.payments.service.settlement import Settlement, dedup_key, raw_text
 from dossier.records import PaymentState
 from dossier.store import payments_repo as prepo
 from dossier.store.database import Tx
+from dossier.text import for_record
 
 log = logging.getLogger("dossier.payments")
+
+#: Largest callback body (or total size of a parameter mapping) parsed: real IPNs are about
+#: a kilobyte; anything this large is refused before the gateway parses it.
+MAX_CALLBACK_BYTES = 64 * 1024
+#: Deepest JSON nesting parsed: real IPN bodies are flat or two levels deep; json.loads
+#: recurses, so a body of 100,000 brackets would otherwise end in RecursionError.
+MAX_CALLBACK_DEPTH = 32
+
+
+def nesting_depth(body: str | bytes) -> int:
+    """How deep ``[``/``{`` nest in ``body``, counted outside JSON strings in one linear scan
+    (no parsing, so no recursion: this is what guards the parser)."""
+    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D) and depth:  # ] }
+            depth -= 1
+    return deepest
+
+
+def oversized(raw: RawCallback) -> str | None:
+    """Why ``raw`` is refused before parsing (too large, too deep, or a parameter that is not
+    valid text), or ``None``."""
+    if isinstance(raw, bytes | bytearray):
+        parts: list[str | bytes] = [bytes(raw)]
+        size = len(raw)
+    else:
+        values = [str(v) for v in raw.values()]  # a value may be JSON (MoMo's extraData)
+        parts = list(values)
+        texts = [str(k) for k in raw] + values
+        try:  # a lone surrogate cannot even be URL-quoted to check a signature
+            size = sum(len(t.encode("utf-8")) for t in texts)
+        except UnicodeEncodeError:
+            return "refused before parsing: a parameter is not valid Unicode text"
+    if size > MAX_CALLBACK_BYTES:
+        return f"refused before parsing: {size} bytes, more than {MAX_CALLBACK_BYTES}"
+    depth = max((nesting_depth(p) for p in parts), default=0)
+    if depth > MAX_CALLBACK_DEPTH:
+        return f"refused before parsing: JSON nested deeper than {MAX_CALLBACK_DEPTH} levels"
+    return None
 
 #: Payment states a success callback finds already settled (a replay, or settled meanwhile).
 _SETTLED = (PaymentState.SUCCEEDED, PaymentState.NEEDS_REVIEW, PaymentState.REFUNDED)
@@ -52,8 +106,18 @@ class Callbacks:
         gateway = self.gateways.get(provider)
         if not isinstance(raw, bytes | bytearray | Mapping):
             raise InvalidInput("a callback is its decoded parameters or its raw body (bytes)")
-        text = raw_text(raw)
+        # what is recorded must be storable whatever came: NUL and lone surrogates replaced
+        text = for_record(raw_text(raw))
         now = self.kernel.now()
+        # Too large or too deep is refused before the gateway parses it, answered like a bad
+        # signature (the provider must not retry: the same body will never pass) and recorded
+        # for review like any other bad callback.
+        refused = oversized(raw)
+        if refused is not None:
+            self._record(provider, None, CallbackVerdict.INVALID_SIGNATURE, None, None,
+                         refused, text, now)
+            log.warning("%s callback rejected: %s", provider, refused)
+            return gateway.reply(CallbackVerdict.INVALID_SIGNATURE)
         try:
             parsed = gateway.parse_callback(raw)
         except CallbackVerificationError as exc:

@@ -80,14 +80,18 @@ class Settlement:
             problem = "another payment already paid this fee (a second payment)"
         if problem is not None:
             reason = f"money received but {problem}: refund it"
-            prepo.update_payment(tx, stored.id, PaymentState.PENDING, now,
-                                 state=PaymentState.NEEDS_REVIEW, paid_at=paid_at,
-                                 provider_ref=provider_ref, method=method, review_reason=reason)
+            _must(prepo.update_payment(tx, stored.id, PaymentState.PENDING, now,
+                                       state=PaymentState.NEEDS_REVIEW, paid_at=paid_at,
+                                       provider_ref=provider_ref, method=method,
+                                       review_reason=reason), p)
             log.warning("%s payment %s needs review: %s", p.dossier_code, p.order_ref, problem)
             return reason
-        prepo.update_payment(tx, stored.id, PaymentState.PENDING, now,
-                             state=PaymentState.SUCCEEDED, paid_at=paid_at,
-                             provider_ref=provider_ref, method=method)
+        # conditional on "pending": two clerks confirming one counter attempt (or a clerk and
+        # a callback) both read it pending; the second finds it succeeded and must not go on
+        # to report the fee taken a second time
+        _must(prepo.update_payment(tx, stored.id, PaymentState.PENDING, now,
+                                   state=PaymentState.SUCCEEDED, paid_at=paid_at,
+                                   provider_ref=provider_ref, method=method), p)
         prepo.cancel_pending(tx, dossier.id, now, except_id=stored.id)
         procedure = self.kernel.procedure_of(tx, dossier)
         self.receipts.allocate(tx, dossier, procedure, stored.id, p.provider, method, p.amount,
@@ -143,6 +147,7 @@ class Settlement:
         now = self.kernel.now()
 
         def work(tx: Tx) -> tuple[Dossier, str | None]:
+            hold_dossier(self.kernel, tx, code)
             move = self.kernel.check(tx, code, Trigger.PAY, actor, data, if_version=if_version,
                                      on_behalf_of=on_behalf_of, now=now)
             if move.dossier.fee_due <= 0:  # nothing to collect: the step is only recorded
@@ -166,8 +171,8 @@ class Settlement:
                 raise ConcurrencyConflict(f"{code} was changed by someone else; reload it")
             return self.kernel.load(tx, code), stored.record.order_ref
 
-        # two clerks at once on PostgreSQL: the second's attempt number is taken; it runs
-        # again, finds the dossier paid and is refused like any late trigger
+        # two clerks at once: the second waits for the first's dossier lock, then finds the
+        # dossier paid and is refused like any late trigger (retrying: see confirm_counter)
         return self.kernel.retrying(work)
 
     def confirm_counter(self, code: str, *, actor: Actor, amount: int, method: str,
@@ -179,13 +184,16 @@ class Settlement:
         now = self.kernel.now()
 
         def work(tx: Tx) -> prepo.StoredPayment | None:
+            hold_dossier(self.kernel, tx, code)
             dossier = self.kernel.load(tx, code)
             stored, _ = self.take_at_counter(tx, dossier, self.kernel.procedure_of(tx, dossier),
                                           actor=actor, amount=amount, method=method,
                                           reference=reference, key=key, now=now)
             return prepo.payment_by_order(tx, stored.record.order_ref)
 
-        found = self.kernel.retrying(work)  # (a concurrent confirmation: see pay())
+        # the dossier lock serialises confirmations of one dossier; retrying covers the
+        # same idempotency key used at once for two dossiers (the loser's key is taken)
+        found = self.kernel.retrying(work)
         assert found is not None
         log.info("%s fee %d VND taken at the counter (%s) by %s", code, amount,
                  found.record.method, actor.id)
@@ -197,9 +205,15 @@ class Settlement:
                         on_behalf_of: str | None = None) -> tuple[prepo.StoredPayment, str]:
         """A clerk took the fee: record (or reuse) the counter attempt, succeed it, keep the
         confirmation with the callbacks. The same ``key`` returns the same payment. Returns
-        the payment and what became of it (:data:`PAY_COMPLETED`, paid ahead, or review)."""
+        the payment and what became of it (:data:`PAY_COMPLETED`, paid ahead, or review).
+
+        The caller holds the dossier (:func:`hold_dossier`) from before it loaded it, so the
+        attempt number and the checks below see every payment committed before. Holding the
+        dossier, it may wait for the open counter attempt's row, which a callback settling
+        another attempt holds while it waits for the dossier (it cancels this one): PostgreSQL
+        then aborts one of the two as a deadlock, a ConcurrencyConflict to retry."""
         policy.authorise(actor, dossier, policy.Action.TAKE_FEE, procedure)
-        gateway = self.gateways.get(COUNTER)
+        gateway = self.gateways.get(COUNTER, agency=dossier.agency)
         if not isinstance(gateway, TakesCounterPayments):
             raise InvalidInput(f"the gateway named {COUNTER!r} does not take counter payments")
         if key is not None:
@@ -241,6 +255,22 @@ class Settlement:
                               outcome=parsed.outcome.value, amount=amount, reason=outcome,
                               raw=raw_text(dict(parsed.raw)), at=now)
         return stored, outcome
+
+
+def hold_dossier(kernel: Kernel, tx: Tx, code: str) -> None:
+    """Lock the dossier's row (PostgreSQL) before reading its money to decide on it: attempt
+    numbers, a fee taken, what is left to refund. On SQLite the write transaction's
+    ``BEGIN IMMEDIATE`` already serialises writers."""
+    if not kernel.db.is_sqlite:
+        prepo.lock_dossier(tx, code)
+
+
+def _must(changed: bool, p: Payment) -> None:
+    """A conditional payment update that found the row moved on: another transaction
+    settled the payment between our read and our write."""
+    if not changed:
+        raise ConcurrencyConflict(f"{p.dossier_code}: payment {p.order_ref} was settled by "
+                                  "someone else at the same moment; reload the dossier")
 
 
 def same_key(tx: Tx, key: str, dossier: Dossier, provider: str,
