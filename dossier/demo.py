@@ -10,7 +10,11 @@ are repeatable.
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
 import shutil
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +22,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dossier.actors import Actor
+from dossier.audit import ENV_VAR
 from dossier.clock import LOCAL_TZ
 from dossier.documents import render_apology_letter, render_control_sheet, render_receipt
 from dossier.documents.pdf import new_document
 from dossier.engine import Engine
-from dossier.errors import DossierError, GuardFailed
+from dossier.errors import AuditError, DossierError, GuardFailed
 from dossier.payments import FakeProviderService, MomoGateway, VnpayGateway
 from dossier.payments.fake import demo_momo_config, demo_vnpay_config
 from dossier.payments.service import instructions
@@ -237,10 +242,15 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
     # the payment providers are in-process fakes speaking VNPay's and MoMo's real protocols
     vnpay_config, momo_config = demo_vnpay_config(), demo_momo_config()
     provider = FakeProviderService(vnpay_config=vnpay_config, momo_config=momo_config)
+    # the demo's own throw-away audit key (HMAC links), kept beside its database so that
+    # `dossier verify-audit --checkpoint` can be tried on it; a real one lives in the
+    # deployment's secrets, never in the database or the code
+    audit_key = os.environ.get(ENV_VAR) or secrets.token_hex(32)
+    (out_dir / "audit-key.txt").write_text(audit_key + "\n", encoding="utf-8")
     engine = Engine(f"sqlite:///{out_dir / 'dossier.db'}", clock=clock,
                     gateways=[VnpayGateway(vnpay_config, transport=provider),
                               MomoGateway(momo_config, transport=provider)],
-                    signers=signers)
+                    signers=signers, audit_key=audit_key)
     for path in samples():
         engine.register(load_procedure(path))
     citizen = Actor(id="cd-0001", role=Role.CITIZEN)
@@ -337,8 +347,40 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
     copies = sum(d.kind == "certified_copy" for d in documents)
     echo(f"signed PDFs: {signed}/ ({len(documents) - copies} results, {copies} certified "
          "copies; check them with pdfsig, trusting test-root.pem)")
+    _checkpoint(engine, out_dir, codes, echo)
     engine.close()
     return finals
+
+
+def _checkpoint(engine: Engine, out_dir: Path, codes: list[str],
+                echo: Callable[[str], None]) -> None:
+    """A checkpoint of the ledger, verified; then what an edit by SQL looks like (on a copy)."""
+    echo("== the ledger: a checkpoint, and a row edited behind the engine's back")
+    statement = engine.audit_checkpoint()
+    path = out_dir / "checkpoint.json"
+    path.write_text(json.dumps(statement, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                    encoding="utf-8")
+    report = engine.verify_checkpoint(statement)
+    agencies = statement["agencies"]
+    echo(f"checkpoint: {sum(a['dossiers'] for a in agencies.values())} dossiers in "
+         f"{len(agencies)} agencies, Merkle roots, HMAC under the audit key: {path}; "
+         f"verified: {'intact' if report.ok and not report.gaps else 'NOT intact'}")
+    copy = out_dir / "tamper-copy.db"
+    with sqlite3.connect(out_dir / "dossier.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with sqlite3.connect(copy) as tamper:
+        tamper.execute("UPDATE dossiers SET paid_amount = 0 WHERE code = ?", (codes[0],))
+    tampered = Engine(f"sqlite:///{copy}", clock=engine.clock, audit_key=engine.kernel.audit_keys)
+    try:
+        tampered.verify_audit(codes[0])
+    except AuditError as exc:
+        echo(f"{'':11} {codes[0]:<28} paid_amount set to 0 by SQL on a copy: verify_audit "
+             f"names the field ({exc.field})")
+    finally:
+        tampered.close()
+        for leftover in (copy, copy.with_name(copy.name + "-wal"),
+                         copy.with_name(copy.name + "-shm")):
+            leftover.unlink(missing_ok=True)
 
 
 def _deadlines(demo: Demo, citizen: Actor) -> list[str]:

@@ -106,3 +106,16 @@ def test_demo_signs_every_result_and_certifies_copies(demo: DemoRun) -> None:
     text = subprocess.run(["pdftotext", str(copy), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "Chứng thực bản sao đúng với bản chính" in text
+
+
+def test_demo_keys_the_ledger_checkpoints_it_and_catches_an_edited_row(demo: DemoRun) -> None:
+    import json
+
+    printed = demo.printed
+    assert "checkpoint: 13 dossiers in 2 agencies" in printed
+    assert "verified: intact" in printed
+    assert "verify_audit names the field (paid_amount)" in printed
+    statement = json.loads((demo.out / "checkpoint.json").read_text(encoding="utf-8"))
+    assert len(statement["mac"]) == 64
+    assert len(statement["key_id"]) == 16
+    assert not list(demo.out.glob("tamper-copy*"))
