@@ -58,10 +58,9 @@ def lock_dossier(tx: Tx, code: str) -> None:
     The payment service takes it before it reads what a dossier paid, opened or had refunded
     and decides on that (attempt numbers, a fee taken at the counter, what is left to
     refund), so two such decisions about one dossier run one after the other and the second
-    reads what the first committed. Callbacks and the mop-up lock the payment row first and
-    the dossier only when ``pay`` fires; the one holder of this lock that then waits for an
-    existing payment row is a counter confirmation reusing an open attempt, and if the two
-    orders ever cross, PostgreSQL aborts one as a deadlock: a ConcurrencyConflict to retry.
+    reads what the first committed. Callbacks and the mop-up take it too, before they lock the
+    payment row: the dossier, then the payment, everywhere, so two of them never wait for
+    each other in opposite orders.
     """
     tx.one("SELECT id FROM dossiers WHERE code = ? FOR UPDATE", (code,))
 

@@ -173,6 +173,7 @@ class Attempts:
                         p.order_ref, exc)
             return "errors"
         with self.kernel.transaction() as tx:
+            hold_dossier(self.kernel, tx, p.dossier_code)  # the dossier, then the payment
             fresh = prepo.payment_by_order(tx, p.order_ref, lock=not self.kernel.db.is_sqlite)
             if fresh is None or fresh.record.state is not PaymentState.PENDING:
                 return "settled_meanwhile"  # a callback or a clerk got there first

@@ -27,7 +27,12 @@ from dossier.payments.base import (
 )
 from dossier.payments.registry import GatewayRegistry
 from dossier.payments.service.receipts import Receipts
-from dossier.payments.service.settlement import Settlement, dedup_key, raw_text
+from dossier.payments.service.settlement import (
+    Settlement,
+    dedup_key,
+    hold_dossier,
+    raw_text,
+)
 from dossier.records import PaymentState
 from dossier.store import payments_repo as prepo
 from dossier.store.database import Tx
@@ -144,12 +149,17 @@ class Callbacks:
         provider = gateway.name
         stored = None
         if parsed.order_ref:
-            stored = prepo.payment_by_order(tx, parsed.order_ref,
-                                            lock=not self.kernel.db.is_sqlite)
+            stored = prepo.payment_by_order(tx, parsed.order_ref)
             if stored is not None and stored.record.provider != provider:
                 stored = None
         if stored is None and isinstance(gateway, MatchesCredits):
             stored = self._match_credit(tx, gateway, provider, parsed)
+        if stored is not None:
+            # the dossier first, then the payment: the order every money decision takes
+            # (a payment opened or taken at the counter at this moment waits, then sees it)
+            hold_dossier(self.kernel, tx, stored.record.dossier_code)
+            stored = prepo.payment_by_order(tx, stored.record.order_ref,
+                                            lock=not self.kernel.db.is_sqlite)
         p = stored.record if stored is not None else None
         amount_ok = p is not None and parsed.amount == p.amount and \
             (parsed.currency is None or parsed.currency.upper() == p.currency)
