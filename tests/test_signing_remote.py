@@ -222,6 +222,31 @@ def test_a_csc_ticket_with_damaged_state_is_a_signing_error_not_a_remote_error(
     assert_local_failure(caught, csc)
 
 
+@pytest.mark.parametrize(("key", "value"), [
+    ("certs", None),                      # gone: the signer's certificates
+    ("pdf", "bm90IGEgcGRm"),              # "not a pdf": the prepared document is garbage
+    ("region_start", "not a number"),
+])
+def test_a_phone_ticket_damaged_in_storage_is_a_signing_error_not_a_remote_error(
+        phone: FakePhoneService, clock: FrozenClock, key: str, value: str | None) -> None:
+    # finishing is our own work on what we stored: a damaged ticket is not the service's
+    # fault, so the engine does not poll it again for a day
+    signer = phone_signer(phone, clock)
+    ticket = signer.sign(result_pdf(), request(SIGNER))
+    assert isinstance(ticket, Ticket)
+    phone.confirm(ticket.transaction_id)
+    state = dict(ticket.state)
+    if value is None:
+        state.pop(key, None)
+    else:
+        state[key] = value
+    broken = Ticket(provider=ticket.provider, transaction_id=ticket.transaction_id,
+                    expires_at=ticket.expires_at, state=state)
+    with pytest.raises(SigningError) as caught:
+        phone_signer(phone, clock).poll(broken)
+    assert not isinstance(caught.value, RemoteSigningError)
+
+
 # -- phone confirmation --------------------------------------------------------------------
 
 def test_phone_signature_is_pending_until_confirmed_then_signed(

@@ -173,8 +173,15 @@ class PhoneConfirmSigner:
         if status is TicketStatus.SIGNED:
             assert signature is not None
             state = dict(ticket.state)
-            pdf = await twophase.finish(state, twophase.external_signer(state, signature),
-                                        self._timestamper, "the remote signing service")
+            try:
+                external = twophase.external_signer(state, signature)
+            except (KeyError, IndexError, TypeError, ValueError) as exc:
+                # a ticket we wrote ourselves, damaged in storage: not the service's fault
+                raise SigningError(f"the phone ticket's stored state is incomplete or damaged "
+                                   f"({type(exc).__name__}); request the signature again"
+                                   ) from exc
+            pdf = await twophase.finish(state, external, self._timestamper,
+                                        "the remote signing service")
             return PollResult(status=status, pdf=pdf)
         if status is TicketStatus.EXPIRED and not reason:
             reason = "the signer did not confirm in time"

@@ -27,7 +27,7 @@ from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko.sign.timestamps import TimeStamper
 
-from dossier.errors import RemoteSigningError
+from dossier.errors import RemoteSigningError, SigningError
 from dossier.signing import pades
 from dossier.signing.base import SignRequest, StateValue
 
@@ -114,17 +114,41 @@ async def finish(state: dict[str, StateValue], signer: signers.Signer,
     ``CSCSigner`` (which calls ``signatures/signHash``) or an ``ExternalSigner`` holding a
     value already fetched.
     """
+    try:
+        attributes = signed_attributes(state)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise _damaged_ticket(exc) from exc
     signed = await signer.async_sign_prescribed_attributes(
-        pades.MD_ALGORITHM, signed_attributes(state), timestamper=timestamper)
+        pades.MD_ALGORITHM, attributes, timestamper=timestamper)
     signer_info = signed["content"]["signer_infos"][0]
     check_signature(state, signer_info["signature"].native, service)
-    output = BytesIO(pades.unb64(state["pdf"]))
-    digest = PreparedByteRangeDigest(
-        document_digest=pades.unb64(state["document_digest"]),
-        reserved_region_start=int(state["region_start"]),
-        reserved_region_end=int(state["region_end"]))
-    await PdfTBSDocument.async_finish_signing(output, digest, signed)
+    # from here on the work is ours, on what we stored: a failure is a damaged ticket or
+    # document, never the service's fault (which the engine would poll again for a day)
+    try:
+        prepared = pades.unb64(state["pdf"])
+        digest = PreparedByteRangeDigest(
+            document_digest=pades.unb64(state["document_digest"]),
+            reserved_region_start=int(state["region_start"]),
+            reserved_region_end=int(state["region_end"]))
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise _damaged_ticket(exc) from exc
+    # the stored document must still be the one whose digest was signed: else the signature
+    # would be embedded into other bytes (a ticket damaged or altered in storage)
+    start, end = digest.reserved_region_start, digest.reserved_region_end
+    if hashlib.sha256(prepared[:start] + prepared[end:]).digest() != digest.document_digest:
+        raise SigningError("the signing ticket's stored document is not the one that was "
+                           "signed (damaged or altered in storage); request the signature "
+                           "again")
+    output = BytesIO(prepared)
+    with pades.reading_pdf("the prepared document of the ticket",
+                           "request the signature again"):
+        await PdfTBSDocument.async_finish_signing(output, digest, signed)
     return output.getvalue()
+
+
+def _damaged_ticket(exc: Exception) -> SigningError:
+    return SigningError(f"the signing ticket's stored state is incomplete or damaged "
+                        f"({type(exc).__name__}); request the signature again")
 
 
 def external_signer(state: dict[str, StateValue], signature: bytes) -> signers.ExternalSigner:
