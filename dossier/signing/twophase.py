@@ -135,7 +135,8 @@ async def finish(state: dict[str, StateValue], signer: signers.Signer,
     # the stored document must still be the one whose digest was signed: else the signature
     # would be embedded into other bytes (a ticket damaged or altered in storage)
     start, end = digest.reserved_region_start, digest.reserved_region_end
-    if hashlib.sha256(prepared[:start] + prepared[end:]).digest() != digest.document_digest:
+    if hashlib.new(pades.MD_ALGORITHM, prepared[:start] + prepared[end:]).digest() \
+            != digest.document_digest:
         raise SigningError("the signing ticket's stored document is not the one that was "
                            "signed (damaged or altered in storage); request the signature "
                            "again")
