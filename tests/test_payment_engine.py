@@ -736,3 +736,50 @@ def test_a_registry_binds_gateways_to_agencies(service: FakeProviderService) -> 
     same = GatewayRegistry()
     same.register(_BoundCounter(agencies=frozenset({AGENCY}), name="q"), agencies={AGENCY})
     assert same.agencies_of("q") == {AGENCY}
+
+
+class _OutsizedGateway:
+    """A provider whose (verified) callbacks carry references no payment of ours can have."""
+
+    name = "odd"
+
+    def __init__(self, order_ref: str, provider_ref: str, amount: int) -> None:
+        self.values = (order_ref, provider_ref, amount)
+
+    def create(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    def parse_callback(self, raw: Any) -> Any:
+        from dossier.payments import ParsedCallback, PaymentOutcome
+
+        order_ref, provider_ref, amount = self.values
+        return ParsedCallback(provider=self.name, order_ref=order_ref, amount=amount,
+                              outcome=PaymentOutcome.SUCCEEDED, provider_ref=provider_ref,
+                              response_code="00", merchant_id="M", currency="VND",
+                              paid_at=None, method="online", message="", raw={})
+
+    def reply(self, verdict: Any) -> Any:
+        return CallbackReply.json({"verdict": verdict.value}, 200)
+
+    def query(self, query: Any) -> Any:
+        raise NotImplementedError
+
+    def refund(self, request: Any) -> Any:
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize(("order_ref", "provider_ref", "amount"), [
+    ("X" * 65, "T1", 1_000), ("ORDER1", "T" * 129, 1_000), ("ORDER1", "T1", 10**30)])
+def test_a_verified_callback_too_big_for_any_payment_of_ours_is_kept_for_review(
+        db_url: str, clock: FrozenClock, order_ref: str, provider_ref: str,
+        amount: int) -> None:
+    engine = Engine(db_url, clock=clock,
+                    gateways=[_OutsizedGateway(order_ref, provider_ref, amount)])
+    try:
+        reply = engine.handle_payment_callback("odd", {"any": "thing"})
+        assert b"order_not_found" in (reply.body if isinstance(reply.body, bytes)
+                                      else reply.body.encode())
+        [kept] = engine.payment_callbacks(review=True)
+        assert (kept.verdict, kept.order_ref) == ("order_not_found", None)
+    finally:
+        engine.close()

@@ -130,6 +130,13 @@ class Callbacks:
                          str(exc), text, now)
             log.warning("%s callback rejected: %s", provider, exc)
             return gateway.reply(CallbackVerdict.INVALID_SIGNATURE)
+        outsized = _outsized(parsed)
+        if outsized:
+            # verified, but it cannot be about a payment of ours (ours fit our columns): keep
+            # it for review instead of failing on the database
+            self._record(provider, None, CallbackVerdict.ORDER_NOT_FOUND, parsed.outcome.value,
+                         None, f"not a payment of ours: {outsized}", text, now)
+            return gateway.reply(CallbackVerdict.ORDER_NOT_FOUND)
         try:
             # a concurrent copy of the same callback inserts first: judge it again
             verdict = self.kernel.retrying(lambda tx: self._judge(tx, gateway, parsed, text,
@@ -229,3 +236,19 @@ class Callbacks:
             prepo.insert_callback(tx, provider=provider, order_ref=order_ref, payment_id=None,
                                   dedup_key=None, verdict=verdict.value, outcome=outcome,
                                   amount=amount, reason=reason, raw=text, at=now)
+
+
+#: What a callback may carry to be about one of our payments: the columns' sizes
+#: (``payments.order_ref``, ``provider_ref``) and amounts a BIGINT holds with room to spare.
+_MAX_ORDER_REF, _MAX_PROVIDER_REF, _MAX_AMOUNT = 64, 128, 10**15
+
+
+def _outsized(parsed: ParsedCallback) -> str:
+    """Why a verified callback cannot be about a payment of ours ("" when it can be)."""
+    if len(parsed.order_ref or "") > _MAX_ORDER_REF:
+        return f"an order reference longer than {_MAX_ORDER_REF} characters"
+    if len(parsed.provider_ref or "") > _MAX_PROVIDER_REF:
+        return f"a provider reference longer than {_MAX_PROVIDER_REF} characters"
+    if not 0 <= parsed.amount <= _MAX_AMOUNT:
+        return "an amount no fee can have"
+    return ""
