@@ -7,11 +7,13 @@ from ``pg_virtualenv`` (see ``.ci/run``); otherwise they are skipped with the re
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -23,6 +25,7 @@ from dossier.testing import FrozenClock
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 AGENCY = "000.00.12.H12"
+T = TypeVar("T")
 
 
 def make_procedure(code: str, steps: Sequence[str], *, version: str = "1",
@@ -70,6 +73,21 @@ def make_procedure(code: str, steps: Sequence[str], *, version: str = "1",
     if "pay" in steps:
         data["fee"] = {"kind": "flat", "amount": fee}
     return parse_procedure(data, f"<{code}>")[0]
+
+
+def race(workers: int, task: Callable[[int], T]) -> list[T | BaseException]:
+    """Run ``task(i)`` on ``workers`` threads released together; results or exceptions."""
+    barrier = threading.Barrier(workers)
+
+    def run(i: int) -> T | BaseException:
+        barrier.wait()
+        try:
+            return task(i)
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(run, range(workers)))
 
 
 def postgres_url() -> str | None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -30,6 +28,7 @@ from dossier import (
 )
 from dossier.store import Database
 from dossier.testing import FrozenClock
+from tests.conftest import race
 
 CHUNG_THUC = "2.000815"
 DAY = "250908"  # the clock fixture's local date in Hà Nội
@@ -37,21 +36,6 @@ THREADS = 8
 PER_THREAD = 25
 
 T = TypeVar("T")
-
-
-def _race(workers: int, task: Callable[[int], T]) -> list[T | BaseException]:
-    """Run ``task(i)`` on ``workers`` threads released together; results or exceptions."""
-    barrier = threading.Barrier(workers)
-
-    def run(i: int) -> T | BaseException:
-        barrier.wait()
-        try:
-            return task(i)
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run, range(workers)))
 
 
 def _submit(engine: Engine, clerk: Actor, name: str = "Nguyễn Văn A") -> Dossier:
@@ -94,7 +78,7 @@ def test_concurrent_submissions_through_one_engine_get_unique_gapless_codes(
     def submit_many(i: int) -> list[str]:
         return [_submit(engine, clerk, f"Người nộp {i}-{n}").code for n in range(PER_THREAD)]
 
-    results = _race(THREADS, submit_many)
+    results = race(THREADS, submit_many)
 
     codes = [code for result in results for code in _ok(result)]
     numbers = sorted(_number(code, clerk.agency or "") for code in codes)
@@ -111,7 +95,7 @@ def test_two_engines_on_one_database_never_hand_out_the_same_code(
     def submit_many(i: int) -> list[str]:
         return [_submit(engines[i % 2], clerk).code for _ in range(PER_THREAD)]
 
-    results = _race(THREADS, submit_many)
+    results = race(THREADS, submit_many)
 
     codes = [code for result in results for code in _ok(result)]
     assert len(set(codes)) == len(codes) == THREADS * PER_THREAD
@@ -134,7 +118,7 @@ def test_only_one_of_several_concurrent_fires_of_a_trigger_wins(
     code = _submit(engine, clerk).code
     engines = (engine, engine if shared else second_engine)
 
-    results = _race(THREADS, lambda i: engines[i % 2].fire(code, "receive", actor=clerk))
+    results = race(THREADS, lambda i: engines[i % 2].fire(code, "receive", actor=clerk))
 
     winners = [r for r in results if isinstance(r, Dossier)]
     losers = [r for r in results if not isinstance(r, Dossier)]
@@ -155,7 +139,7 @@ def test_one_of_several_clerks_taking_the_same_fee_at_once_records_it(
     fee = engine.fire(code, "digitise", actor=clerk).fee_due
     engines = (engine, engine if shared else second_engine)
 
-    results = _race(THREADS, lambda i: engines[i % 2].fire(code, "pay", actor=clerk,
+    results = race(THREADS, lambda i: engines[i % 2].fire(code, "pay", actor=clerk,
                                                             amount=fee))
 
     winners = [r for r in results if isinstance(r, Dossier)]

@@ -10,9 +10,7 @@ service's row locks matter.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -26,7 +24,7 @@ from dossier.payments.service import instructions
 from dossier.records import Payment, Refund
 from dossier.store import Database
 from dossier.testing import FrozenClock
-from tests.conftest import AGENCY, make_procedure
+from tests.conftest import AGENCY, make_procedure, race
 
 PROCEDURE = "9.100001"
 FEE = 200_000
@@ -34,21 +32,6 @@ THREADS = 8
 RETURN_URL = "https://dichvucong.example/thanh-toan/ket-qua"
 
 T = TypeVar("T")
-
-
-def _race(workers: int, task: Callable[[int], T]) -> list[T | BaseException]:
-    """Run ``task(i)`` on ``workers`` threads released together; results or exceptions."""
-    barrier = threading.Barrier(workers)
-
-    def run(i: int) -> T | BaseException:
-        barrier.wait()
-        try:
-            return task(i)
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run, range(workers)))
 
 
 def _split(results: list[T | BaseException], kind: type[T]) -> tuple[list[T], list[BaseException]]:
@@ -100,7 +83,7 @@ def test_concurrent_full_refunds_give_back_the_fee_once(
         leader: Actor, clock: FrozenClock) -> None:
     code, payment = _paid_online_and_withdrawn(engine, service, citizen, clerk, clock)
 
-    results = _race(THREADS, lambda i: engine.refund(code, actor=leader, reason="Rút hồ sơ",
+    results = race(THREADS, lambda i: engine.refund(code, actor=leader, reason="Rút hồ sơ",
                                                      idempotency_key=f"race-{i}"))
 
     winners, losers = _split(results, Refund)
@@ -119,7 +102,7 @@ def test_concurrent_partial_refunds_never_exceed_what_was_paid(
     code, payment = _paid_online_and_withdrawn(engine, service, citizen, clerk, clock)
     part = 30_000  # 8 × 30 000 > 200 000: six fit, the other two must be refused
 
-    results = _race(THREADS, lambda i: engine.refund(code, actor=leader, reason="Rút hồ sơ",
+    results = race(THREADS, lambda i: engine.refund(code, actor=leader, reason="Rút hồ sơ",
                                                      amount=part, idempotency_key=f"p-{i}"))
 
     winners, losers = _split(results, Refund)
@@ -138,7 +121,7 @@ def test_the_same_refund_key_at_once_is_one_refund(
         leader: Actor, clock: FrozenClock) -> None:
     code, _ = _paid_online_and_withdrawn(engine, service, citizen, clerk, clock)
 
-    results = _race(THREADS, lambda i: engine.refund(code, actor=leader, reason="Rút hồ sơ",
+    results = race(THREADS, lambda i: engine.refund(code, actor=leader, reason="Rút hồ sơ",
                                                      idempotency_key="same"))
 
     winners, _ = _split(results, Refund)
@@ -155,12 +138,12 @@ def test_concurrent_confirmations_of_a_counter_refund_book_it_once(
     code = _awaiting_payment(engine, citizen, clerk)
     engine.confirm_counter_payment(code, actor=clerk, amount=FEE)
     engine.fire(code, "withdraw", actor=clerk, reason="Công dân rút hồ sơ")
-    asked = _race(THREADS, lambda i: engine.refund(code, actor=leader, reason="Rút hồ sơ",
+    asked = race(THREADS, lambda i: engine.refund(code, actor=leader, reason="Rút hồ sơ",
                                                    idempotency_key=f"c-{i}"))
     [pending], _ = _split(asked, Refund)
     assert pending.state == "pending"
 
-    results = _race(THREADS, lambda i: engine.confirm_refund(pending.refund_ref, actor=clerk))
+    results = race(THREADS, lambda i: engine.confirm_refund(pending.refund_ref, actor=clerk))
 
     winners, losers = _split(results, Refund)
     assert len(winners) == 1
@@ -175,7 +158,7 @@ def test_concurrent_payment_requests_get_distinct_attempt_numbers(
         engine: Engine, citizen: Actor, clerk: Actor) -> None:
     code = _awaiting_payment(engine, citizen, clerk)
 
-    results = _race(THREADS, lambda i: engine.request_payment(code, "vnpay", actor=citizen,
+    results = race(THREADS, lambda i: engine.request_payment(code, "vnpay", actor=citizen,
                                                               return_url=RETURN_URL))
 
     winners, _ = _split(results, Payment)
@@ -188,7 +171,7 @@ def test_the_same_payment_key_at_once_opens_one_attempt(
         engine: Engine, citizen: Actor, clerk: Actor) -> None:
     code = _awaiting_payment(engine, citizen, clerk)
 
-    results = _race(THREADS, lambda i: engine.request_payment(
+    results = race(THREADS, lambda i: engine.request_payment(
         code, "vnpay", actor=citizen, return_url=RETURN_URL, idempotency_key="k-1"))
 
     winners, _ = _split(results, Payment)
@@ -206,7 +189,7 @@ def test_clerks_confirming_one_counter_attempt_at_once_take_the_fee_once(
         engine.fire(code, "receive", actor=clerk)
     engine.request_payment(code, "counter", actor=citizen)  # the attempt they all reuse
 
-    results = _race(THREADS, lambda i: engine.confirm_counter_payment(
+    results = race(THREADS, lambda i: engine.confirm_counter_payment(
         code, actor=clerk, amount=FEE, method="pos", reference=f"POS-{i:06d}"))
 
     winners, _ = _split(results, Payment)
@@ -220,7 +203,7 @@ def test_clerks_confirming_a_fee_without_an_attempt_take_it_once(
         engine: Engine, citizen: Actor, clerk: Actor) -> None:
     code = _awaiting_payment(engine, citizen, clerk)
 
-    results = _race(THREADS, lambda i: engine.confirm_counter_payment(
+    results = race(THREADS, lambda i: engine.confirm_counter_payment(
         code, actor=clerk, amount=FEE, method="cash", reference=f"SO-{i:04d}"))
 
     winners, _ = _split(results, Payment)
@@ -244,7 +227,7 @@ def test_the_mop_up_and_a_callback_at_once_pay_once(
             return engine.handle_payment_callback("vnpay", callback)
         return engine.expire_stale_payments()
 
-    results = _race(THREADS, one)
+    results = race(THREADS, one)
 
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert [p.state for p in engine.payments(code)] == ["succeeded"]
