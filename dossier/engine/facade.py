@@ -297,9 +297,7 @@ class Engine(PaymentsApi, SigningApi):
             events = repo.load_events(tx, dossier.id)
         verify_chain(code, events, dossier.head_hash, dossier.event_count,
                      self._kernel.audit_keys)
-        check_row(dossier, events,
-                  lambda applicant, key_id: self._kernel.applicant_digest(
-                      applicant, key_id, current=False))
+        check_row(dossier, events, self._kernel.applicant_digest)
         return True
 
     def audit_checkpoint(self) -> dict[str, Any]:

@@ -144,20 +144,15 @@ class Kernel:
         policy.authorise(actor, dossier, action, procedure)
         return dossier, procedure
 
-    def applicant_digest(self, applicant: Mapping[str, Any], key_id: str | None = None,
-                         *, current: bool = True) -> str:
+    def applicant_digest(self, applicant: Mapping[str, Any], key_id: str | None) -> str:
         """What the ``submit`` event records of the applicant: a digest, never the data.
 
-        Keyed (HMAC) with the audit key when there is one, so that an ID number cannot be
-        guessed back from it by trying every number: the current key when recording
-        (``current``), the key of the submit event (``key_id``) when verifying."""
+        Keyed (HMAC) with the audit key ``key_id`` names (the current one when recording,
+        the submit event's when verifying), so that an ID number cannot be guessed back from
+        it by trying every number; plain SHA-256 for ``None``."""
         body = json.dumps(dict(applicant), ensure_ascii=False, sort_keys=True,
                           separators=(",", ":")).encode()
-        if current:
-            key = self.audit_keys.current
-            secret = key.secret if key is not None else None
-        else:
-            secret = self.audit_keys.secret(key_id)
+        secret = self.audit_keys.secret(key_id)
         if secret is None:
             return hashlib.sha256(body).hexdigest()
         return hmac.new(secret, body, hashlib.sha256).hexdigest()

@@ -102,6 +102,7 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
             raise InvalidInput(f"the fee for this fee_basis ({fee_due} VND) is beyond "
                                f"{MAX_FEE_DUE:,} VND; check pages and copies")
         day = local_date(now).strftime("%y%m%d")
+        key = kernel.audit_keys.current
         number = repo.next_counter(tx, "dossier", f"{agency}:{day}")
         draft = Dossier(
             id=0, code=f"{agency}-{day}-{number:04d}", procedure_code=procedure.code,
@@ -118,8 +119,9 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
             on_behalf_of=None, at=now,
             data={"procedure": procedure.code, "version": procedure.version,
                   "channel": channel, "fee_due": draft.fee_due,
-                  "applicant_digest": kernel.applicant_digest(clean_applicant)},
-            key=kernel.audit_keys.current)
+                  "applicant_digest": kernel.applicant_digest(
+                      clean_applicant, key.id if key is not None else None)},
+            key=key)
         dossier = after_event(draft, event)
         dossier = replace(dossier, id=repo.insert_dossier(tx, dossier, basis.as_dict()))
         repo.insert_event(tx, dossier.id, event)
