@@ -5,6 +5,7 @@
     DossierError                      base: catch this to catch everything below
     ├── InvalidInput                  an argument or trigger data is malformed (also a ValueError)
     ├── ProcedureDefinitionError      a procedure file fails schema or lint (.file, .errors)
+    ├── ConfigError                   a dossier.toml fails its checks (.file, .errors)
     ├── ProcedureNotFound             no registered procedure/version for a code or date
     ├── ProcedureConflict             same code + version registered with other content
     ├── DossierNotFound               no dossier with that code
@@ -57,6 +58,24 @@ class ProcedureDefinitionError(DossierError):
 
     def lines(self) -> list[str]:
         """One ``FILE: field.path: message`` line per problem."""
+        return [f"{self.file}: {path}: {message}" if path else f"{self.file}: {message}"
+                for path, message in self.errors]
+
+
+class ConfigError(DossierError):
+    """A deployment configuration (``dossier.toml``) failed its checks.
+
+    ``errors`` holds every problem as ``(key_path, message)``; ``str()`` shows them all as
+    ``FILE: key.path: message`` lines. Messages never contain a secret's value.
+    """
+
+    def __init__(self, file: str, errors: Sequence[tuple[str, str]]) -> None:
+        self.file = file
+        self.errors = list(errors)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """One ``FILE: key.path: message`` line per problem."""
         return [f"{self.file}: {path}: {message}" if path else f"{self.file}: {message}"
                 for path, message in self.errors]
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from os import PathLike
+from typing import TYPE_CHECKING, Any
 
 from dossier import store
 from dossier.actors import Actor
+from dossier.agencies import EMPTY_DIRECTORY, Agency, AgencyDirectory
 from dossier.audit import ENV_VAR, AuditKeys, verify_chain
 from dossier.calendar import WorkingCalendar
 from dossier.clock import Clock, SystemClock, require_aware
@@ -38,6 +41,9 @@ from dossier.states import Trigger
 from dossier.store import repository as repo
 from dossier.store.database import Database
 
+if TYPE_CHECKING:
+    from dossier.config import Deployment
+
 CHANNELS = lifecycle.CHANNELS
 log = logging.getLogger("dossier")
 
@@ -59,6 +65,16 @@ class Engine(PaymentsApi, SigningApi):
     whose ``agency_names`` also head stamps and certification statements). ``signers`` maps
     names to :class:`~dossier.signing.Signer` objects; ``paperwork`` makes the PDFs they sign
     (default: the shipped templates); ``certification_book`` is the quyển số pattern.
+
+    ``agencies`` is the agency directory (:class:`~dossier.agencies.AgencyDirectory`, or
+    :class:`~dossier.agencies.Agency` objects): it gives the names printed on receipts,
+    stamps and statements (unless ``receipts.agency_names`` says otherwise) and each agency's
+    default signer (``signer=`` may then be left out). :meth:`from_config` builds all of this
+    from a ``dossier.toml``.
+
+    ``create=False`` opens an existing database only: a SQLite file that is not there, or a
+    database without the dossier schema, is an error instead of a new empty database (what
+    read-only tools want).
     """
 
     def __init__(self, url: str | None = None, *, clock: Clock | None = None,
@@ -71,7 +87,8 @@ class Engine(PaymentsApi, SigningApi):
                  paperwork: Paperwork | None = None,
                  certification_book: str = CERTIFICATION_BOOK,
                  audit_key: AuditKeys | bytes | str | Sequence[bytes | str] | None = None,
-                 ) -> None:
+                 agencies: AgencyDirectory | Iterable[Agency] | None = None,
+                 create: bool = True) -> None:
         calendars = dict(calendars or {})
         for agency, calendar in calendars.items():
             if not isinstance(calendar, WorkingCalendar):
@@ -80,12 +97,15 @@ class Engine(PaymentsApi, SigningApi):
             raise InvalidInput("default_calendar must be a WorkingCalendar")
         if receipts is not None and not isinstance(receipts, ReceiptSettings):
             raise InvalidInput("receipts must be a dossier.payments.service.ReceiptSettings")
+        directory = _directory(agencies)
+        if len(directory) and not (receipts and receipts.agency_names):
+            receipts = replace(receipts or ReceiptSettings(), agency_names=directory.names())
         registry = build_registry(gateways)
         keys = AuditKeys.of(audit_key)
         url = url or DEFAULT_URL
-        db = Database(url, in_memory=_is_memory(url))
+        db = Database(url, in_memory=_is_memory(url), create=create)
         try:
-            store.ensure_schema(db)
+            store.ensure_schema(db, create=create)
             self._kernel = Kernel(db, clock=clock or SystemClock(), calendars=calendars,
                                   default_calendar=default_calendar
                                   or WorkingCalendar.vietnam(), audit_keys=keys)
@@ -97,6 +117,9 @@ class Engine(PaymentsApi, SigningApi):
         except BaseException:
             db.dispose()
             raise
+        self._agencies = directory
+        #: the configuration this engine was built from (:meth:`from_config`), if any
+        self.deployment: Deployment | None = None
         if not keys:
             log.warning("no audit key (audit_key= or %s): events are linked with plain "
                         "SHA-256, which anyone who can write the database can recompute",
@@ -108,10 +131,51 @@ class Engine(PaymentsApi, SigningApi):
         it takes every keyword :class:`Engine` takes."""
         return cls("sqlite://", **kwargs)
 
+    @classmethod
+    def from_config(cls, path: str | PathLike[str] | None = None, *,
+                    clock: Clock | None = None, environ: Mapping[str, str] | None = None,
+                    create: bool = True, **overrides: Any) -> Engine:
+        """The engine a ``dossier.toml`` describes (``path``, else ``$DOSSIER_CONFIG``): its
+        database, agencies and their calendars, gateways, signers, sinks, keys, and the
+        procedures it lists, registered on start (unless ``create=False``: then nothing is
+        written). ``overrides`` replace any keyword :class:`Engine` takes. Every problem in
+        the file is a :class:`~dossier.errors.ConfigError`; see :mod:`dossier.config`."""
+        from dossier.config import config_path, load_deployment
+        from dossier.procedure import load_procedure
+
+        chosen = config_path(path)
+        if chosen is None:
+            raise InvalidInput("no configuration: give its path or set $DOSSIER_CONFIG")
+        deployment = load_deployment(chosen, environ=environ)
+        receipts = ReceiptSettings(template_symbol=deployment.receipts.template_symbol,
+                                   series_prefix=deployment.receipts.series_prefix,
+                                   agency_names=deployment.agencies.names())
+        options: dict[str, Any] = {
+            "gateways": deployment.gateways, "signers": deployment.signers,
+            "calendars": deployment.calendars, "agencies": deployment.agencies,
+            "receipts": receipts, "audit_key": list(deployment.audit_keys) or None,
+        }
+        options.update(overrides)
+        engine = cls(deployment.database, clock=clock, create=create, **options)
+        engine.deployment = deployment
+        if create:
+            try:
+                for file in deployment.procedures:
+                    engine.register(load_procedure(file))
+            except BaseException:
+                engine.close()
+                raise
+        return engine
+
     @property
     def kernel(self) -> Kernel:
         """The one write path, for services an integrator adds beside the engine's own."""
         return self._kernel
+
+    @property
+    def agencies(self) -> AgencyDirectory:
+        """The agency directory this engine was given (empty if none)."""
+        return self._agencies
 
     @property
     def db(self) -> Database:
@@ -318,6 +382,16 @@ class Engine(PaymentsApi, SigningApi):
 
 
 SweepReport = timers.SweepReport
+
+
+def _directory(agencies: AgencyDirectory | Iterable[Agency] | None) -> AgencyDirectory:
+    if agencies is None:
+        return EMPTY_DIRECTORY
+    if isinstance(agencies, AgencyDirectory):
+        return agencies
+    if isinstance(agencies, str | bytes | Mapping) or not isinstance(agencies, Iterable):
+        raise InvalidInput("agencies must be an AgencyDirectory or Agency objects")
+    return AgencyDirectory(agencies)
 
 
 def _is_memory(url: str) -> bool:

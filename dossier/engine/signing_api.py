@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from dossier.actors import Actor
+from dossier.agencies import AgencyDirectory
 from dossier.clock import require_aware
 from dossier.engine.kernel import Kernel
 from dossier.engine.payments_api import check_batch
+from dossier.errors import InvalidInput
 from dossier.policy import check_actor
 from dossier.records import DocumentRecord, Dossier, SignatureRequest
 from dossier.signing.service import DEFAULT_CERTIFIER_TITLE, SigningService
@@ -24,16 +26,31 @@ class SigningApi:
 
     _signing: SigningService
     _kernel: Kernel
+    _agencies: AgencyDirectory
 
-    def sign_result(self, code: str, *, actor: Actor, signer: str,
+    def _signer_for(self, code: str, signer: str | None) -> str:
+        """``signer``, or the default signer of the dossier's agency in the directory."""
+        if signer is not None:
+            return signer
+        with self._kernel.transaction(write=False) as tx:
+            agency = self._kernel.load(tx, code).agency
+        listed = self._agencies.get(agency)
+        if listed is None or listed.signer is None:
+            raise InvalidInput(f"give signer=: agency {agency} has no default signer in the "
+                               "agency directory")
+        return listed.signer
+
+    def sign_result(self, code: str, *, actor: Actor, signer: str | None = None,
                     document: bytes | None = None, signer_name: str | None = None,
                     lookup_url: str = "") -> Dossier | SignatureRequest:
         """Sign the dossier's result with the signer registered as ``signer`` (the leader of
         the ``sign`` step acts). A signer that signs at once fires ``sign`` and returns the
         dossier; a remote signer returns the pending :class:`SignatureRequest`, completed by
         :meth:`poll_signatures` (the worker) or :meth:`signature_callback`. ``document``
-        defaults to the result page rendered from ``templates/ket-qua.html.j2``."""
+        defaults to the result page rendered from ``templates/ket-qua.html.j2``. Without
+        ``signer``, the agency's default signer (:attr:`Engine.agencies`) signs."""
         check_actor(actor)
+        signer = self._signer_for(code, signer)
         return self._signing.results.sign(code, actor=actor, signer=signer, document=document,
                                           signer_name=signer_name, lookup_url=lookup_url)
 
@@ -47,13 +64,16 @@ class SigningApi:
         """A signing service said a request changed: poll that one request now."""
         return self._signing.requests.callback(provider, transaction_id)
 
-    def certify_copy(self, code: str, component: str, *, actor: Actor, signer: str,
+    def certify_copy(self, code: str, component: str, *, actor: Actor,
+                     signer: str | None = None,
                      certifier_name: str | None = None,
                      certifier_title: str = DEFAULT_CERTIFIER_TITLE) -> Dossier:
         """Issue the electronic certified copy (bản sao điện tử chứng thực từ bản chính) of a
         stored original: statement page with its number and book, signed; ``certify`` fires
-        once every certifiable component has its copy."""
+        once every certifiable component has its copy. Without ``signer``, the agency's
+        default signer signs."""
         check_actor(actor)
+        signer = self._signer_for(code, signer)
         return self._signing.copies.certify(code, component, actor=actor, signer=signer,
                                             certifier_name=certifier_name,
                                             certifier_title=certifier_title)

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -80,7 +81,10 @@ def _pg_sql(sql: str) -> str:
 class Database:
     """A SQLAlchemy engine set up for `dossier`: WAL SQLite or PostgreSQL via psycopg 3."""
 
-    def __init__(self, url: str | URL, *, in_memory: bool = False) -> None:
+    def __init__(self, url: str | URL, *, in_memory: bool = False, create: bool = True) -> None:
+        """``create=False``: a SQLite file that does not exist is an error, not a new empty
+        database (read-only commands must not leave files behind). A SQLite file in a
+        folder that does not exist is an error either way."""
         try:
             parsed = make_url(url)
         except Exception as exc:  # sqlalchemy raises ArgumentError with a useful message
@@ -94,6 +98,7 @@ class Database:
         # connection, so a pool would give each thread its own empty database).
         self._lock: threading.RLock | None = threading.RLock() if in_memory else None
         if self.is_sqlite:
+            _check_sqlite_path(parsed, create=create, in_memory=in_memory)
             if parsed.drivername == "sqlite":
                 parsed = parsed.set(drivername="sqlite+pysqlite")
             kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
@@ -182,6 +187,20 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _check_sqlite_path(url: URL, *, create: bool, in_memory: bool) -> None:
+    """One clear line instead of sqlite3's "unable to open database file" traceback."""
+    path = url.database
+    if in_memory or not path or path == ":memory:" or path.startswith("file:") \
+            or url.query.get("mode") == "memory":
+        return
+    file = Path(path)
+    if not file.parent.is_dir():
+        raise InvalidInput(f"cannot open database {path}: folder {file.parent} does not exist")
+    if not create and not file.exists():
+        raise InvalidInput(f"no database at {path} (nothing was created); check --database, "
+                           "or create one with `dossier db upgrade`")
 
 
 def _unique_key(exc: Exception) -> str:
