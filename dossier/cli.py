@@ -2,7 +2,8 @@
 
 ::
 
-    dossier validate FILE...            check procedure files (errors → exit 1)
+    dossier check-config [FILE]         check a dossier.toml and build what it describes
+    dossier validate [FILE...]          check procedure files (with --config: its procedures too)
     dossier diagram FILE                print the lifecycle as a Mermaid stateDiagram-v2
     dossier demo [--out DIR]            run sample dossiers end to end on a fresh SQLite file
     dossier verify-audit [CODE] [--database URL] [--checkpoint FILE]
@@ -19,7 +20,12 @@
                       [--database URL]  match a provider's daily statement against payments
                                         (not clean → exit 1)
 
-``--database`` defaults to ``$DOSSIER_DATABASE_URL``, else ``sqlite:///dossier.db``.
+Every command that touches a deployment takes ``--config FILE`` (default:
+``$DOSSIER_CONFIG``): the database, agencies, gateways, signers, sinks and keys come from it
+(see :mod:`dossier.config`). ``--database`` overrides the database; without either it is
+``$DOSSIER_DATABASE_URL``, else ``sqlite:///dossier.db``. Read-only commands
+(``verify-audit``, ``audit checkpoint``) never create a database: a missing SQLite file is a
+one-line error. ``diagram`` and ``demo`` need no deployment (the demo writes its own).
 """
 
 from __future__ import annotations
@@ -29,16 +35,58 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dossier.engine import DEFAULT_URL
-from dossier.errors import AuditError, DossierError, ProcedureDefinitionError
+from dossier.errors import AuditError, ConfigError, DossierError, ProcedureDefinitionError
+
+if TYPE_CHECKING:
+    from dossier.engine import Engine
+
+
+def _config(args: argparse.Namespace) -> Path | None:
+    from dossier.config import config_path
+
+    return config_path(getattr(args, "config", None))
+
+
+def _database(args: argparse.Namespace) -> str:
+    """--database, else the configuration's, else $DOSSIER_DATABASE_URL, else the default."""
+    if args.database:
+        return str(args.database)
+    config = _config(args)
+    if config is not None:
+        from dossier.config import load_deployment
+
+        return load_deployment(config).database
+    return _database_default()
+
+
+def _engine(args: argparse.Namespace, *, create: bool = True) -> Engine:
+    """The engine the command line describes: from --config when given (--database
+    overriding its database), else a bare engine on --database."""
+    from dossier.engine import Engine
+
+    config = _config(args)
+    if config is not None:
+        return Engine.from_config(config, database=args.database or None, create=create)
+    return Engine(args.database or _database_default(), create=create)
 
 
 def _validate(args: argparse.Namespace) -> int:
     from dossier.procedure import read_procedure
 
+    files = list(args.files)
+    config = _config(args)
+    if config is not None:
+        from dossier.config import load_deployment
+
+        files += [str(path) for path in load_deployment(config).procedures]
+    if not files:
+        print("dossier: error: give procedure files, or --config with procedures", file=sys.stderr)
+        return 2
     failed = False
-    for name in args.files:
+    for name in files:
         try:
             procedure, warnings = read_procedure(name)
         except ProcedureDefinitionError as exc:
@@ -51,6 +99,39 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{name}: ok ({procedure.code} v{procedure.version}, "
               f"{len(procedure.steps)} steps)")
     return 1 if failed else 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from dossier.config import load_deployment
+
+    path = args.file or _config(args)
+    if path is None:
+        print("dossier: error: give the configuration file (or set $DOSSIER_CONFIG)",
+              file=sys.stderr)
+        return 2
+    deployment = load_deployment(path)
+    kinds = deployment.kinds
+    print(f"{path}: ok")
+    print(f"  database   {_safe_url(deployment.database)}")
+    print(f"  agencies   {len(deployment.agencies)}"
+          + "".join(f"\n    {a.code}  {a.display_name}"
+                    + (f"  (signer {a.signer})" if a.signer else "")
+                    for a in deployment.agencies))
+    for section, names in kinds.items():
+        listed = ", ".join(f"{name} ({kind})" for name, kind in sorted(names.items()))
+        print(f"  {section:<10} {listed or '-'}")
+    print(f"  audit key  {'set' if deployment.audit_keys else 'NOT SET (plain SHA-256 chain)'}")
+    print(f"  procedures {len(deployment.procedures)} file(s)")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # shown for information only; the engine reports a bad URL itself
+        return "(not a URL)"
 
 
 def _diagram(args: argparse.Namespace) -> int:
@@ -77,9 +158,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _verify_audit(args: argparse.Namespace) -> int:
     import json
 
-    from dossier.engine import Engine
-
-    engine = Engine(args.database)
+    engine = _engine(args, create=False)
     try:
         codes = [args.code] if args.code else engine.codes()
         broken = 0
@@ -118,9 +197,7 @@ def _verify_audit(args: argparse.Namespace) -> int:
 def _audit_checkpoint(args: argparse.Namespace) -> int:
     import json
 
-    from dossier.engine import Engine
-
-    engine = Engine(args.database)
+    engine = _engine(args, create=False)
     try:
         statement = engine.audit_checkpoint()
     finally:
@@ -140,7 +217,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from dossier.store import Database, upgrade
     from dossier.store.schema import current_revision, head_revision
 
-    db = Database(args.database)
+    db = Database(_database(args))
     before = current_revision(db)
     upgrade(db)
     print(f"schema {before or 'empty'} -> {head_revision()}")
@@ -158,7 +235,7 @@ def _db_grant(args: argparse.Namespace) -> int:
     if not args.apply:
         print(";\n".join(statements) + ";")
         return 0
-    db = Database(args.database)
+    db = Database(_database(args), create=False)
     try:
         if db.is_sqlite:
             print("dossier: SQLite has no roles: protect the database file with file-system "
@@ -176,11 +253,10 @@ def _db_grant(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import logging
 
-    from dossier.engine import Engine
     from dossier.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    engine = Engine(args.database)
+    engine = _engine(args)
     try:
         worker = Worker(engine, interval=args.interval, batch=args.batch)
         if args.once:
@@ -197,7 +273,6 @@ def _worker(args: argparse.Namespace) -> int:
 def _reconcile(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from dossier.engine import Engine
     from dossier.payments.reconcile import read_statement
 
     layout = args.layout or args.provider
@@ -207,7 +282,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     except ValueError:
         print("dossier: error: --day must be YYYY-MM-DD", file=sys.stderr)
         return 2
-    engine = Engine(args.database)
+    engine = _engine(args, create=False)
     try:
         report = engine.reconcile(args.provider, lines, layout=layout, days=days)
     finally:
@@ -225,13 +300,28 @@ def _database_default() -> str:
     return os.environ.get("DOSSIER_DATABASE_URL") or DEFAULT_URL
 
 
+def _deployment_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE",
+                        help="the deployment's dossier.toml (default: $DOSSIER_CONFIG)")
+    parser.add_argument("--database", metavar="URL",
+                        help="default: the configuration's, else $DOSSIER_DATABASE_URL, else "
+                             "sqlite:///dossier.db")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dossier", description=__doc__.split("\n")[0] if
                                      __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
 
+    check = sub.add_parser("check-config", help="check a dossier.toml and build what it "
+                                                "describes (opens no database)")
+    check.add_argument("file", nargs="?", metavar="FILE", help="default: $DOSSIER_CONFIG")
+    check.set_defaults(run=_check_config)
+
     validate = sub.add_parser("validate", help="check procedure files")
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("files", nargs="*", metavar="FILE")
+    validate.add_argument("--config", metavar="FILE",
+                          help="also check the procedures this dossier.toml lists")
     validate.set_defaults(run=_validate)
 
     diagram = sub.add_parser("diagram", help="print a procedure's lifecycle as Mermaid")
@@ -245,8 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify-audit", help="check event hash chains")
     verify.add_argument("code", nargs="?", help="one dossier code (default: all)")
-    verify.add_argument("--database", default=_database_default(), metavar="URL",
-                        help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    _deployment_options(verify)
     verify.add_argument("--checkpoint", metavar="FILE",
                         help="also prove nothing that existed at this checkpoint was deleted "
                              "or rewritten, and list gaps in the codes")
@@ -257,15 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoint = audit_sub.add_parser("checkpoint", help="write a statement of the whole "
                                       "ledger, authenticated with the audit key")
     checkpoint.add_argument("--out", required=True, metavar="FILE", help="'-' for stdout")
-    checkpoint.add_argument("--database", default=_database_default(), metavar="URL",
-                            help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    _deployment_options(checkpoint)
     checkpoint.set_defaults(run=_audit_checkpoint)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_upgrade = db_sub.add_parser("upgrade", help="migrate the schema to this version")
-    db_upgrade.add_argument("--database", default=_database_default(), metavar="URL",
-                            help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    _deployment_options(db_upgrade)
     db_upgrade.set_defaults(run=_db_upgrade)
     db_grant = db_sub.add_parser("grant", help="print (or --apply) the application role's "
                                                "least-privilege grants (PostgreSQL)")
@@ -273,13 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
     db_grant.add_argument("--schema", default="public", help="default: public")
     db_grant.add_argument("--apply", action="store_true",
                           help="run the grants as the owner connected by --database")
-    db_grant.add_argument("--database", default=_database_default(), metavar="URL",
-                          help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    _deployment_options(db_grant)
     db_grant.set_defaults(run=_db_grant)
 
     worker = sub.add_parser("worker", help="fire due timers until stopped (SIGINT/SIGTERM)")
-    worker.add_argument("--database", default=_database_default(), metavar="URL",
-                        help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    _deployment_options(worker)
     worker.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
                         help="time between sweeps (default: 30)")
     worker.add_argument("--batch", type=int, default=500, metavar="N",
@@ -288,8 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(run=_worker)
 
     rec = sub.add_parser("reconcile", help="match a provider's statement against payments")
-    rec.add_argument("--database", default=_database_default(), metavar="URL",
-                     help="default: $DOSSIER_DATABASE_URL or sqlite:///dossier.db")
+    _deployment_options(rec)
     rec.add_argument("--provider", required=True, metavar="NAME",
                      help="the gateway name stored with the payments (vnpay, momo, vietqr…)")
     rec.add_argument("--statement", required=True, metavar="FILE.csv",
@@ -309,6 +393,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
+    except ConfigError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return 1
     except DossierError as exc:
         print(f"dossier: error: {exc}", file=sys.stderr)
         return 1

@@ -207,13 +207,14 @@ def build_deployment(data: Mapping[str, Any], *, source: str = "<config>",
     env = os.environ if environ is None else environ
     errors: list[tuple[str, str]] = []
     resolved = _resolve(data, (), env, errors)
-    if errors:
-        raise ConfigError(source, errors)
     try:
         parsed = _File.model_validate(resolved)
     except ValidationError as exc:
-        raise ConfigError(source, [(field_path(e["loc"]), _message(e))
-                                   for e in exc.errors()]) from None
+        reported = {path for path, _ in errors}  # (a refused secret is None here: said once)
+        errors += [(path, _message(e)) for e in exc.errors()
+                   if (path := field_path(e["loc"])) not in reported]
+    if errors:
+        raise ConfigError(source, errors)
     return _Builder(source, base or Path.cwd(), parsed).build()
 
 

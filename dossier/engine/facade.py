@@ -133,13 +133,15 @@ class Engine(PaymentsApi, SigningApi):
 
     @classmethod
     def from_config(cls, path: str | PathLike[str] | None = None, *,
-                    clock: Clock | None = None, environ: Mapping[str, str] | None = None,
-                    create: bool = True, **overrides: Any) -> Engine:
+                    database: str | None = None, clock: Clock | None = None,
+                    environ: Mapping[str, str] | None = None, create: bool = True,
+                    **overrides: Any) -> Engine:
         """The engine a ``dossier.toml`` describes (``path``, else ``$DOSSIER_CONFIG``): its
         database, agencies and their calendars, gateways, signers, sinks, keys, and the
         procedures it lists, registered on start (unless ``create=False``: then nothing is
         written). ``overrides`` replace any keyword :class:`Engine` takes. Every problem in
-        the file is a :class:`~dossier.errors.ConfigError`; see :mod:`dossier.config`."""
+        the file is a :class:`~dossier.errors.ConfigError`; see :mod:`dossier.config`.
+        ``database`` replaces the file's database URL."""
         from dossier.config import config_path, load_deployment
         from dossier.procedure import load_procedure
 
@@ -156,7 +158,7 @@ class Engine(PaymentsApi, SigningApi):
             "receipts": receipts, "audit_key": list(deployment.audit_keys) or None,
         }
         options.update(overrides)
-        engine = cls(deployment.database, clock=clock, create=create, **options)
+        engine = cls(database or deployment.database, clock=clock, create=create, **options)
         engine.deployment = deployment
         if create:
             try:
