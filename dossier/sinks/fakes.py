@@ -187,19 +187,30 @@ class FakeSmtpServer:
     """An SMTP server on 127.0.0.1 (``aiosmtpd``) that keeps every message it accepts.
 
     ``messages`` are parsed (``email.policy.default``: decoded headers, ``get_content()``);
-    ``envelopes`` are the ``(MAIL FROM, RCPT TO list)`` of each.
+    ``envelopes`` are the ``(MAIL FROM, RCPT TO list)`` of each; ``raw`` the bytes as
+    received. Recipients in ``refused`` get ``550`` (no such mailbox).
     """
 
     host: str = LOOPBACK
     port: int = 0
+    refused: set[str] = field(default_factory=set)
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
     _controller: Any = None
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address in self.refused:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = envelope.original_content or envelope.content
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.messages.append(message_from_bytes(
-            envelope.original_content or envelope.content, policy=policy.default))
+        self.raw.append(content)
+        self.messages.append(message_from_bytes(content, policy=policy.default))
         return "250 Message accepted"
 
     def start(self) -> Self:
