@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from dossier.records import Deadlines, Dossier
 from dossier.sinks import Message
 from dossier.states import State, portal_status
 
+ROOT = Path(__file__).resolve().parent.parent
 AGENCY = "000.00.12.H12"
 CODE = "000.00.12.H12-260105-0001"
 ID_NUMBER = "001203004567"
