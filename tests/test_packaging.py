@@ -59,6 +59,10 @@ def test_the_wheel_ships_types_samples_templates_and_migrations(wheel: Path) -> 
     assert samples
     assert samples <= names
     assert any(n.startswith("dossier/_data/templates/") for n in names)
+    notices = {f"dossier/_data/templates/notifications/{p.name}"
+               for p in (ROOT / "templates" / "notifications").glob("*.txt.j2")}
+    assert len(notices) == 5
+    assert notices <= names
     for name in ("versions/0001_initial.py", "env.py", "script.py.mako"):
         assert f"dossier/store/migrations/{name}" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]

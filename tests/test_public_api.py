@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 SNAPSHOT = Path(__file__).parent / "data" / "public-api.txt"
-MODULES = ("dossier", "dossier.payments", "dossier.signing", "dossier.testing",
+MODULES = ("dossier", "dossier.payments", "dossier.signing", "dossier.sinks", "dossier.testing",
            "dossier.engine", "dossier.payments.service", "dossier.signing.service")
 
 
