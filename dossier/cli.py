@@ -6,11 +6,14 @@
     dossier validate [FILE...]          check procedure files (with --config: its procedures too)
     dossier diagram FILE                print the lifecycle as a Mermaid stateDiagram-v2
     dossier demo [--out DIR]            run sample dossiers end to end on a fresh SQLite file
-    dossier verify-audit [CODE] [--database URL] [--checkpoint FILE]
+    dossier verify-audit [CODE] [--database URL] [--checkpoint FILE [--trust CERT.pem]...]
                                         check the event hash chain of one dossier or all
-                                        (and the ledger against a checkpoint)
+                                        (and the ledger against a checkpoint, its signature
+                                        against the trusted root certificates)
     dossier audit checkpoint --out FILE [--database URL]
-                                        a statement of the whole ledger (needs the audit key)
+                      [--sign-p12 FILE [--sign-passphrase-env NAME] [--tsa-url URL]]
+                                        a statement of the whole ledger: a MAC under the audit
+                                        key and/or a CMS signature (RFC 3161 timestamp via TSA)
     dossier db upgrade [--database URL] migrate the database schema to this version
     dossier db grant ROLE [--schema S] [--apply --database URL]
                                         the application role's least-privilege grants
@@ -38,10 +41,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dossier.engine import DEFAULT_URL
-from dossier.errors import AuditError, ConfigError, DossierError, ProcedureDefinitionError
+from dossier.errors import (
+    AuditError,
+    ConfigError,
+    DossierError,
+    InvalidInput,
+    ProcedureDefinitionError,
+)
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from dossier.engine import Engine
+    from dossier.engine.checkpoints import CheckpointReport
+    from dossier.signing.base import SignsStatements
 
 
 def _config(args: argparse.Namespace) -> Path | None:
@@ -158,6 +171,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _verify_audit(args: argparse.Namespace) -> int:
     import json
 
+    trust = _trust_anchors(args)
     engine = _engine(args, create=False)
     try:
         codes = [args.code] if args.code else engine.codes()
@@ -174,7 +188,7 @@ def _verify_audit(args: argparse.Namespace) -> int:
         if args.checkpoint:
             try:
                 statement = json.loads(Path(args.checkpoint).read_text(encoding="utf-8"))
-                report = engine.verify_checkpoint(statement)
+                report = engine.verify_checkpoint(statement, trust=trust)
             except (OSError, ValueError) as exc:
                 print(f"dossier: cannot read checkpoint {args.checkpoint}: {exc}",
                       file=sys.stderr)
@@ -182,24 +196,86 @@ def _verify_audit(args: argparse.Namespace) -> int:
             except AuditError as exc:
                 print(f"BROKEN checkpoint: {exc}")
                 return 1
-            for problem in report.problems:
-                print(f"BROKEN {problem}")
-            for day, missing in sorted(report.gaps.items()):
-                print(f"gap    {day}: numbers {', '.join(map(str, missing))} are missing")
-            print(f"checkpoint of {report.taken_at.isoformat()}: "
-                  + ("every dossier of it is intact" if report.ok else "NOT intact"))
+            _print_checkpoint(report)
             broken += len(report.problems) + len(report.gaps)
     finally:
         engine.close()
     return 1 if broken else 0
 
 
+def _print_checkpoint(report: CheckpointReport) -> None:
+    for problem in report.problems:
+        print(f"BROKEN {problem}")
+    for day, missing in sorted(report.gaps.items()):
+        print(f"gap    {day}: numbers {', '.join(map(str, missing))} are missing")
+    print("mac    " + ("checked with the audit key" if report.mac_checked else
+                       "not checked (none, or a key this engine does not have)"))
+    signature = report.signature
+    if signature is not None:
+        organisation = f" ({signature.organisation})" if signature.organisation else ""
+        when = signature.signed_at.isoformat() if signature.signed_at else "an unknown time"
+        print(f"signer {signature.signer}{organisation}, signed at {when}; chain "
+              + ("checked up to a --trust certificate" if signature.chain_checked else
+                 "NOT checked (give --trust ROOT.pem): anyone can make a certificate with "
+                 "that name"))
+        print("time   " + (f"RFC 3161 timestamp {signature.timestamped_at.isoformat()} by "
+                           f"{signature.timestamp_authority}" if signature.timestamped_at
+                           else "no timestamp: the signing time is the signer's own claim"))
+    print(f"checkpoint of {report.taken_at.isoformat()}: "
+          + ("every dossier of it is intact" if report.ok else "NOT intact"))
+
+
+def _trust_anchors(args: argparse.Namespace) -> list[x509.Certificate] | None:
+    """The certificates in the --trust files (PEM, several per file, or DER); None without."""
+    if not args.trust:
+        return None
+    from cryptography import x509
+
+    anchors: list[x509.Certificate] = []
+    for name in args.trust:
+        data = _read_file(name, "--trust")
+        try:
+            anchors += (x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data
+                        else [x509.load_der_x509_certificate(data)])
+        except ValueError:
+            raise InvalidInput(f"--trust {name}: not a PEM or DER certificate") from None
+    return anchors
+
+
+def _statement_signer(args: argparse.Namespace) -> SignsStatements | None:
+    """The signer of --sign-p12 (its passphrase from the environment variable that
+    --sign-passphrase-env names: never a command-line value, which ps and shell history
+    show), timestamped by --tsa-url; None without --sign-p12."""
+    if args.sign_p12 is None:
+        if args.tsa_url or args.sign_passphrase_env:
+            raise InvalidInput("--tsa-url and --sign-passphrase-env go with --sign-p12")
+        return None
+    passphrase = None
+    if args.sign_passphrase_env:
+        passphrase = os.environ.get(args.sign_passphrase_env)
+        if passphrase is None:
+            raise InvalidInput(f"--sign-passphrase-env names {args.sign_passphrase_env}, "
+                               "which is not set in the environment")
+    from dossier.signing.local import LocalSigner
+
+    return LocalSigner.from_pkcs12(_read_file(args.sign_p12, "--sign-p12"), passphrase,
+                                   tsa_url=args.tsa_url)
+
+
+def _read_file(name: str, option: str) -> bytes:
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{option} {name}: cannot be read ({exc.strerror})") from exc
+
+
 def _audit_checkpoint(args: argparse.Namespace) -> int:
     import json
 
+    signer = _statement_signer(args)
     engine = _engine(args, create=False)
     try:
-        statement = engine.audit_checkpoint()
+        statement = engine.audit_checkpoint(signer=signer)
     finally:
         engine.close()
     text = json.dumps(statement, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
@@ -208,8 +284,11 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
     else:
         Path(args.out).write_text(text, encoding="utf-8")
         agencies = statement["agencies"]
+        how = " and ".join(name for key, name in (("mac", "a MAC"), ("cms", "a CMS signature"))
+                           if key in statement)
         print(f"checkpoint of {sum(a['dossiers'] for a in agencies.values())} dossiers in "
-              f"{len(agencies)} agencies, up to event {statement['up_to_event']}: {args.out}")
+              f"{len(agencies)} agencies, up to event {statement['up_to_event']}, with "
+              f"{how}: {args.out}")
     return 0
 
 
@@ -339,14 +418,23 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--checkpoint", metavar="FILE",
                         help="also prove nothing that existed at this checkpoint was deleted "
                              "or rewritten, and list gaps in the codes")
+    verify.add_argument("--trust", action="append", metavar="CERT.pem",
+                        help="a root certificate the checkpoint's signature must chain to "
+                             "(repeatable; without it the chain is not checked)")
     verify.set_defaults(run=_verify_audit)
 
     audit = sub.add_parser("audit", help="ledger checkpoints")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     checkpoint = audit_sub.add_parser("checkpoint", help="write a statement of the whole "
-                                      "ledger, authenticated with the audit key")
+                                      "ledger, with a MAC under the audit key and/or signed")
     checkpoint.add_argument("--out", required=True, metavar="FILE", help="'-' for stdout")
     _deployment_options(checkpoint)
+    checkpoint.add_argument("--sign-p12", metavar="FILE",
+                            help="sign the statement (detached CMS) with this PKCS#12 key")
+    checkpoint.add_argument("--sign-passphrase-env", metavar="NAME",
+                            help="the environment variable holding the PKCS#12 passphrase")
+    checkpoint.add_argument("--tsa-url", metavar="URL",
+                            help="add an RFC 3161 timestamp from this time-stamping authority")
     checkpoint.set_defaults(run=_audit_checkpoint)
 
     db = sub.add_parser("db", help="database schema")

@@ -224,19 +224,19 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
     clock = FrozenClock(datetime(2025, 6, 30, 8, 0, tzinfo=LOCAL_TZ))
     pki = build_test_pki(clock)   # a throw-away PKI: root, CA, signers, valid at the demo's time
     with FakeCscService(pki, clock=clock) as csc, FakePhoneService(pki, clock=clock) as phone:
+        local = LocalSigner.from_pkcs12(pki.pkcs12(pki.signer), TEST_PASSPHRASE, clock=clock)
         signers: dict[str, Signer] = {
-            "local": LocalSigner.from_pkcs12(pki.pkcs12(pki.signer), TEST_PASSPHRASE,
-                                             clock=clock),
+            "local": local,
             "csc": CscRemoteSigner(csc.url, token=csc.token, pin=csc.pin, clock=clock),
             "phone": PhoneConfirmSigner(phone.url, client_id=phone.client_id,
                                         client_secret=phone.client_secret, user_id="signer",
                                         clock=clock),
         }
-        return _run(out_dir, clock, signers, phone, pki, echo)
+        return _run(out_dir, clock, signers, phone, pki, local, echo)
 
 
 def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: FakePhoneService,
-         pki: TestPki, echo: Callable[[str], None]) -> list[Dossier]:
+         pki: TestPki, local: LocalSigner, echo: Callable[[str], None]) -> list[Dossier]:
     sheets, receipts, apologies, signed = (out_dir / "phieu-kiem-soat", out_dir / "giay-tiep-nhan",
                                            out_dir / "phieu-xin-loi", out_dir / "ky-so")
     # the payment providers are in-process fakes speaking VNPay's and MoMo's real protocols
@@ -347,24 +347,28 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
     copies = sum(d.kind == "certified_copy" for d in documents)
     echo(f"signed PDFs: {signed}/ ({len(documents) - copies} results, {copies} certified "
          "copies; check them with pdfsig, trusting test-root.pem)")
-    _checkpoint(engine, out_dir, codes, echo)
+    _checkpoint(engine, out_dir, codes, local, pki, echo)
     engine.close()
     return finals
 
 
-def _checkpoint(engine: Engine, out_dir: Path, codes: list[str],
-                echo: Callable[[str], None]) -> None:
-    """A checkpoint of the ledger, verified; then what an edit by SQL looks like (on a copy)."""
+def _checkpoint(engine: Engine, out_dir: Path, codes: list[str], signer: LocalSigner,
+                pki: TestPki, echo: Callable[[str], None]) -> None:
+    """A checkpoint of the ledger, signed by the agency's signer and verified against the
+    demo's root; then what an edit by SQL looks like (on a copy)."""
     echo("== the ledger: a checkpoint, and a row edited behind the engine's back")
-    statement = engine.audit_checkpoint()
+    statement = engine.audit_checkpoint(signer=signer)
     path = out_dir / "checkpoint.json"
     path.write_text(json.dumps(statement, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                     encoding="utf-8")
-    report = engine.verify_checkpoint(statement)
+    report = engine.verify_checkpoint(statement, trust=[pki.root.cert])
     agencies = statement["agencies"]
     echo(f"checkpoint: {sum(a['dossiers'] for a in agencies.values())} dossiers in "
-         f"{len(agencies)} agencies, Merkle roots, HMAC under the audit key: {path}; "
+         f"{len(agencies)} agencies, Merkle roots, HMAC under the audit key, CMS-signed: {path}; "
          f"verified: {'intact' if report.ok and not report.gaps else 'NOT intact'}")
+    if report.signature is not None:
+        echo(f"{'':11} signed (detached CMS) by {report.signature.signer} "
+             f"({report.signature.organisation}); chain checked up to ky-so/test-root.pem")
     copy = out_dir / "tamper-copy.db"
     with sqlite3.connect(out_dir / "dossier.db") as source, sqlite3.connect(copy) as target:
         source.backup(target)

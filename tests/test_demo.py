@@ -108,14 +108,18 @@ def test_demo_signs_every_result_and_certifies_copies(demo: DemoRun) -> None:
     assert "Chứng thực bản sao đúng với bản chính" in text
 
 
-def test_demo_keys_the_ledger_checkpoints_it_and_catches_an_edited_row(demo: DemoRun) -> None:
+def test_demo_keys_the_ledger_signs_a_checkpoint_and_catches_an_edited_row(demo: DemoRun) -> None:
     import json
 
     printed = demo.printed
     assert "checkpoint: 13 dossiers in 2 agencies" in printed
     assert "verified: intact" in printed
+    assert "signed (detached CMS) by Nguyễn Văn Ký (UBND xã Thử Nghiệm); chain checked" \
+        in printed
     assert "verify_audit names the field (paid_amount)" in printed
     statement = json.loads((demo.out / "checkpoint.json").read_text(encoding="utf-8"))
+    assert statement["format"] == "dossier-checkpoint/2"
     assert len(statement["mac"]) == 64
     assert len(statement["key_id"]) == 16
+    assert statement["cms"]
     assert not list(demo.out.glob("tamper-copy*"))

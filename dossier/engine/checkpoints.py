@@ -2,12 +2,25 @@
 
 A checkpoint states, per agency: how many dossiers there were, the last code of every day
 (codes are ``{agency}-{yymmdd}-{nnnn}``, numbered from 1 per agency and day), and a Merkle
-root over every dossier's chain head as of the newest event then (``up_to_event``). It is
-authenticated with the audit key (HMAC-SHA256; the key id is in the statement), so whoever
-holds the key can check it and nobody without it can forge one. Kept outside the database
-(a file, a WORM store, a second organisation), it proves later that no dossier that existed
-then was deleted or rewritten: :func:`verify` recomputes each agency's root from the events
-up to the same event id, and lists the gaps in each agency-day's numbering.
+root over every dossier's chain head as of the newest event then (``up_to_event``). Kept
+outside the database (a file, a WORM store, a second organisation), it proves later that no
+dossier that existed then was deleted or rewritten: :func:`verify` recomputes each agency's
+root from the events up to the same event id, and lists the gaps in each agency-day's
+numbering.
+
+It is authenticated in one or both of two ways, over the same bytes (the *canonical
+statement*: the JSON object without its ``mac`` and ``cms`` members, keys sorted, no
+whitespace, ``ensure_ascii=False``, UTF-8):
+
+- ``mac``: HMAC-SHA256 with the current audit key (``key_id`` names it), whenever the engine
+  has one: whoever holds the key can check it, nobody without it can forge one;
+- ``cms``: base64 of a detached CMS signature by the agency's signer
+  (:class:`~dossier.signing.base.SignsStatements`, with an RFC 3161 timestamp when the signer
+  has a TSA): anyone with the agency's root certificate can check it, and it needs no secret
+  shared with the database's operators. ``openssl cms -verify -binary -inform DER -content
+  canonical.json -CAfile root.pem -purpose any`` checks it too.
+
+``dossier-checkpoint/1`` statements (MAC only, over the object without ``mac``) still verify.
 
 What it does not prove: anything about events after the checkpoint (take them often); and on
 PostgreSQL an event committed after the checkpoint with a smaller id than ``up_to_event``
@@ -17,20 +30,32 @@ take checkpoints when writers are quiet, or retake and compare.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dossier.engine.kernel import Kernel
-from dossier.errors import AuditError, InvalidInput
+from dossier.errors import AuditError, InvalidInput, SigningError
+from dossier.plugins import load_object
+from dossier.signing.base import SignsStatements, StatementSignature
 from dossier.store import repository as repo
 
-FORMAT = "dossier-checkpoint/1"
+if TYPE_CHECKING:
+    from cryptography import x509
+
+FORMAT = "dossier-checkpoint/2"
+#: The first format: MAC only, its canonical form the object without ``mac``.
+FORMAT_1 = "dossier-checkpoint/1"
+#: The CMS checker, known by name: pyHanko loads when a signed checkpoint is made or checked.
+CMS_VERIFIER = "dossier.signing.statements:verify_statement"
+_AUTHENTICATORS = {FORMAT: ("mac", "cms"), FORMAT_1: ("mac",)}
 _CODE = re.compile(r"(?P<agency>.+)-(?P<day>\d{6})-(?P<number>\d{4,})")
 
 
@@ -74,24 +99,50 @@ def _number(code: str) -> int:
     return int(found["number"]) if found else 0
 
 
-def _canonical(statement: Mapping[str, Any]) -> bytes:
-    body = {k: v for k, v in statement.items() if k != "mac"}
+def canonical(statement: Mapping[str, Any]) -> bytes:
+    """The bytes a checkpoint's MAC and CMS signature are over (see the module docstring)."""
+    left_out = _AUTHENTICATORS.get(str(statement.get("format")), ("mac", "cms"))
+    body = {k: v for k, v in statement.items() if k not in left_out}
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def take(kernel: Kernel) -> dict[str, Any]:
-    """A checkpoint of the ledger now, authenticated with the current audit key."""
+def _cms_verifier() -> Callable[..., StatementSignature]:
+    verifier: Callable[..., StatementSignature] = load_object(CMS_VERIFIER)
+    return verifier
+
+
+def take(kernel: Kernel, signer: SignsStatements | None = None) -> dict[str, Any]:
+    """A checkpoint of the ledger now, with a MAC under the current audit key (when there is
+    one) and a CMS signature by ``signer`` (when given); at least one of the two."""
     key = kernel.audit_keys.current
-    if key is None:
-        raise InvalidInput("a checkpoint is authenticated with the audit key: configure one "
-                           "(Engine(audit_key=…) or DOSSIER_AUDIT_KEY)")
+    if signer is not None and not isinstance(signer, SignsStatements):
+        raise InvalidInput("signer must implement dossier.signing.base.SignsStatements "
+                           "(LocalSigner and CscRemoteSigner do)")
+    if key is None and signer is None:
+        raise InvalidInput("a checkpoint is authenticated with the audit key or signed: "
+                           "configure an audit key (Engine(audit_key=…) or DOSSIER_AUDIT_KEY) "
+                           "or give a signer")
     with kernel.transaction(write=False) as tx:
         up_to = repo.max_event_id(tx)
         heads = repo.ledger_heads(tx, up_to)
     statement: dict[str, Any] = {
         "format": FORMAT, "taken_at": kernel.now().isoformat(), "up_to_event": up_to,
-        "key_id": key.id, "agencies": _agencies(heads)}
-    statement["mac"] = hmac.new(key.secret, _canonical(statement), hashlib.sha256).hexdigest()
+        "agencies": _agencies(heads)}
+    if key is not None:
+        statement["key_id"] = key.id
+    body = canonical(statement)
+    if key is not None:
+        statement["mac"] = hmac.new(key.secret, body, hashlib.sha256).hexdigest()
+    if signer is not None:  # outside the transaction: a TSA may take seconds
+        signature = signer.sign_statement(body)
+        # checked before it is handed out: a checkpoint that cannot verify later is worse
+        # than none (a remote signer answering garbage, a third-party signer's bug)
+        found = _cms_verifier()(body, signature) if isinstance(signature, bytes) else None
+        if found is None or not found.ok:
+            why = "; ".join(found.problems) if found else "not bytes"
+            raise SigningError(f"the signer's CMS signature over the checkpoint does not "
+                               f"check out ({why}); no checkpoint was made")
+        statement["cms"] = base64.b64encode(signature).decode("ascii")
     return statement
 
 
@@ -99,32 +150,48 @@ def take(kernel: Kernel) -> dict[str, Any]:
 class CheckpointReport:
     """What :func:`verify` found: ``problems`` (deleted or rewritten dossiers, by agency) and
     ``gaps`` (agency-day → numbers missing from its code sequence, up to the checkpoint's
-    last code of that day)."""
+    last code of that day). ``signature`` says who signed it (subject CN and O), when, whether
+    the chain was checked, and the RFC 3161 time when the signature is timestamped."""
 
     taken_at: datetime
     problems: Sequence[str] = ()
     gaps: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    #: The CMS signature's signer, signing time and timestamp, when the statement is signed.
+    signature: StatementSignature | None = None
+    #: Whether the MAC was checked (False: no MAC, or a key this engine does not have, and
+    #: the CMS signature, its chain checked up to a trust anchor, vouched instead).
+    mac_checked: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify(kernel: Kernel, statement: Any) -> CheckpointReport:
-    """Check a checkpoint's MAC, then the ledger against it; :class:`AuditError` if the
-    statement itself is forged or not a checkpoint."""
-    if not isinstance(statement, Mapping) or statement.get("format") != FORMAT:
-        raise InvalidInput(f"not a {FORMAT} statement")
-    try:
-        secret = kernel.audit_keys.secret(str(statement.get("key_id")))
-    except KeyError:
-        raise AuditError("checkpoint", None, f"made with audit key {statement.get('key_id')}, "
-                                             "which this engine does not have") from None
-    assert secret is not None
-    expected = hmac.new(secret, _canonical(statement), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, str(statement.get("mac", ""))):
-        raise AuditError("checkpoint", None, "the statement's MAC does not match: it was "
-                                             "altered or not made with this key")
+def verify(kernel: Kernel, statement: Any, *,
+           trust: Sequence[x509.Certificate] | None = None) -> CheckpointReport:
+    """Check a checkpoint's MAC and CMS signature, then the ledger against it.
+
+    :class:`AuditError` if the statement itself is forged, altered or badly signed, or (with
+    ``trust``, the certificates its signature must chain to) not signed at all;
+    :class:`InvalidInput` if it is not a checkpoint.
+    """
+    if not isinstance(statement, Mapping) or statement.get("format") not in _AUTHENTICATORS:
+        raise InvalidInput(f"not a {FORMAT} (or {FORMAT_1}) statement")
+    body = canonical(statement)
+    unchecked_mac = _check_mac(kernel, statement, body)
+    signed = statement.get("format") == FORMAT and "cms" in statement
+    signature = _check_cms(statement, body, trust) if signed else None
+    if trust is not None and signature is None:
+        raise AuditError("checkpoint", None, "the statement is not signed (no cms), but "
+                                             "trust anchors were given: a MAC alone does not "
+                                             "prove who made it")
+    # a signature vouches for the statement only if its chain ends at an anchor we trust:
+    # anyone can make a certificate with the agency's name on it
+    if unchecked_mac and (signature is None or not signature.chain_checked):
+        raise AuditError("checkpoint", None, f"nothing authenticates the statement: "
+                         f"{unchecked_mac}, and " + ("it is not signed" if signature is None
+                                                      else "its signature's chain was not "
+                                                      "checked (give the trust anchors)"))
     try:
         up_to = int(statement["up_to_event"])
         then: Mapping[str, Mapping[str, Any]] = statement["agencies"]
@@ -152,4 +219,36 @@ def verify(kernel: Kernel, statement: Any) -> CheckpointReport:
                        if (agency, day, n) not in present]
             if missing:
                 gaps[f"{agency} {day}"] = missing
-    return CheckpointReport(taken_at=taken_at, problems=tuple(problems), gaps=gaps)
+    return CheckpointReport(taken_at=taken_at, problems=tuple(problems), gaps=gaps,
+                            signature=signature, mac_checked=not unchecked_mac)
+
+
+def _check_mac(kernel: Kernel, statement: Mapping[str, Any], body: bytes) -> str:
+    """Why the MAC could not be checked (``""``: it was, and it holds); :class:`AuditError`
+    if it is wrong."""
+    if "mac" not in statement:
+        return "it has no MAC"
+    try:
+        secret = kernel.audit_keys.secret(str(statement.get("key_id")))
+    except KeyError:
+        return (f"its MAC was made with audit key {statement.get('key_id')}, which this "
+                "engine does not have")
+    assert secret is not None
+    expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, str(statement.get("mac", ""))):
+        raise AuditError("checkpoint", None, "the statement's MAC does not match: it was "
+                                             "altered or not made with this key")
+    return ""
+
+
+def _check_cms(statement: Mapping[str, Any], body: bytes,
+               trust: Sequence[x509.Certificate] | None) -> StatementSignature:
+    try:
+        signature = base64.b64decode(str(statement["cms"]), validate=True)
+    except (binascii.Error, ValueError):
+        raise AuditError("checkpoint", None, "the statement's cms is not base64") from None
+    found = _cms_verifier()(body, signature, trust=trust)
+    if not found.ok:
+        raise AuditError("checkpoint", None, "the statement's CMS signature does not check "
+                                             f"out: {'; '.join(found.problems)}")
+    return found

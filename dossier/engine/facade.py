@@ -35,13 +35,15 @@ from dossier.policy import check_actor
 from dossier.procedure.model import Procedure
 from dossier.records import Attachment, ClockPause, Dossier, Event
 from dossier.replay import check_row
-from dossier.signing.base import Signer
+from dossier.signing.base import Signer, SignsStatements
 from dossier.signing.service import CERTIFICATION_BOOK, SigningService
 from dossier.states import Trigger
 from dossier.store import repository as repo
 from dossier.store.database import Database
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from dossier.config import Deployment
 
 CHANNELS = lifecycle.CHANNELS
@@ -366,18 +368,36 @@ class Engine(PaymentsApi, SigningApi):
         check_row(dossier, events, self._kernel.applicant_digest)
         return True
 
-    def audit_checkpoint(self) -> dict[str, Any]:
+    def audit_checkpoint(self, *, signer: SignsStatements | None = None) -> dict[str, Any]:
         """A statement of the whole ledger (per agency: dossiers, last code of every day, a
-        Merkle root over every chain head), authenticated with the audit key: keep it outside
-        the database and check it later with :meth:`verify_checkpoint`. See
-        :mod:`dossier.engine.checkpoints`."""
-        return checkpoints.take(self._kernel)
+        Merkle root over every chain head): keep it outside the database and check it later
+        with :meth:`verify_checkpoint`.
 
-    def verify_checkpoint(self, statement: Mapping[str, Any]) -> checkpoints.CheckpointReport:
+        It carries a MAC under the audit key when the engine has one, and a detached CMS
+        signature by ``signer`` (e.g. the agency's :class:`~dossier.signing.LocalSigner`,
+        timestamped when it has a TSA) when one is given; with neither,
+        :class:`~dossier.errors.InvalidInput`. A signer that fails raises its
+        :class:`~dossier.errors.SigningError` and nothing is returned. See
+        :mod:`dossier.engine.checkpoints` for the format and the bytes signed.
+        """
+        return checkpoints.take(self._kernel, signer)
+
+    def verify_checkpoint(self, statement: Mapping[str, Any], *,
+                          trust: Sequence[x509.Certificate] | None = None,
+                          ) -> checkpoints.CheckpointReport:
         """Whether every dossier that existed at ``statement`` is still there, unrewritten, and
-        which numbers are missing from each agency-day's codes; :class:`AuditError` for a
-        statement that was altered or made with a key this engine does not have."""
-        return checkpoints.verify(self._kernel, statement)
+        which numbers are missing from each agency-day's codes.
+
+        The MAC is checked when the engine has its key; the CMS signature always when there
+        is one: the signature over the statement, the message digest, the signer's
+        certificate at the time of signing (validity, key usage), the RFC 3161 token when
+        present (its imprint and time) and, with ``trust`` (root certificates), both chains up
+        to one of them; without ``trust`` the report's ``signature.chain_checked`` is False.
+        :class:`~dossier.errors.AuditError` names what failed: an altered statement, a key
+        this engine does not have (and no signature), a bad signature, or no signature when
+        ``trust`` is given.
+        """
+        return checkpoints.verify(self._kernel, statement, trust=trust)
 
     def _now(self) -> datetime:
         return self._kernel.now()

@@ -10,8 +10,9 @@
     assert all(report.ok for report in verify(signed, [root_certificate]))
 
 Every signature is PAdES baseline (subfilter ``ETSI.CAdES.detached``) with a visible stamp
-in Vietnamese. Fakes of the remote services live in :mod:`dossier.signing.fakes`, a test PKI
-in :mod:`dossier.signing.testpki`.
+in Vietnamese. Statements such as ledger checkpoints get a detached CMS instead
+(:class:`SignsStatements`, checked by :func:`verify_statement`). Fakes of the remote services
+live in :mod:`dossier.signing.fakes`, a test PKI in :mod:`dossier.signing.testpki`.
 
 Every name is imported on first use (PEP 562): importing the package, or its port
 ``base``, loads no adapter and none of their libraries.
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
         PollResult,
         Signer,
         SignRequest,
+        SignsStatements,
+        StatementSignature,
         Ticket,
         TicketStatus,
     )
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from dossier.signing.local import LocalSigner
     from dossier.signing.phone import PhoneConfirmSigner
     from dossier.signing.service import SigningService
+    from dossier.signing.statements import verify_statement
     from dossier.signing.testpki import (
         TestPki,
         build_test_pki,
@@ -65,11 +69,14 @@ _LAZY = {
     "SignatureReport": "dossier.signing.verify",
     "Signer": "dossier.signing.base",
     "SigningService": "dossier.signing.service",
+    "SignsStatements": "dossier.signing.base",
+    "StatementSignature": "dossier.signing.base",
     "TestPki": "dossier.signing.testpki",
     "Ticket": "dossier.signing.base",
     "TicketStatus": "dossier.signing.base",
     "build_test_pki": "dossier.signing.testpki",
     "verify": "dossier.signing.verify",
+    "verify_statement": "dossier.signing.statements",
 }
 
 
@@ -90,9 +97,12 @@ __all__ = [
     "SignatureReport",
     "Signer",
     "SigningService",
+    "SignsStatements",
+    "StatementSignature",
     "TestPki",
     "Ticket",
     "TicketStatus",
     "build_test_pki",
     "verify",
+    "verify_statement",
 ]

@@ -18,13 +18,15 @@ Normal outcomes (pending, rejected, expired) are return values; errors are
 
 A signer may also offer optional capabilities, each a small protocol the caller tests with
 ``isinstance``: :class:`ChecksDocuments` (refuse an unusable PDF before anything is signed or
-sent) and :class:`KnowsHolder` (the certificate holder's name, e.g. for the stamp). They keep
-callers such as the engine free of PDF and certificate libraries: this module imports neither.
+sent), :class:`KnowsHolder` (the certificate holder's name, e.g. for the stamp) and
+:class:`SignsStatements` (a detached CMS signature over arbitrary bytes, e.g. a ledger
+checkpoint; :class:`StatementSignature` is what checking one found). They keep callers such as
+the engine free of PDF and certificate libraries: this module imports neither.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -170,3 +172,46 @@ class KnowsHolder(Protocol):
     def holder_name(self) -> str | None:
         """The name in the signing certificate, when it is known here without a network call
         (a local key); else None."""
+
+
+@runtime_checkable
+class SignsStatements(Protocol):
+    def sign_statement(self, data: bytes) -> bytes:
+        """A detached CMS signature over exactly ``data``, DER-encoded.
+
+        A SignedData (RFC 5652) without encapsulated content (content type id-data), SHA-256,
+        with the signed attributes content-type, signing-time (the signer's clock),
+        message-digest and signing-certificate-v2, and the signer's certificate with its chain.
+        When the signer has a time-stamping authority, the signature value carries an RFC 3161
+        token as the unsigned attribute signature-time-stamp-token (id-aa 14). Signs at once,
+        never through a ticket; raises :class:`~dossier.errors.SigningError` kinds (an
+        unreachable TSA is a :class:`~dossier.errors.RemoteSigningError`).
+        """
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatementSignature:
+    """What checking a detached CMS signature over a statement found.
+
+    ``signer`` and ``organisation`` are the certificate subject's CN and O (``""`` when
+    absent: other subject fields may hold a citizen ID and are never shown); ``signed_at`` is
+    the signing-time the signer claims; ``timestamped_at`` and ``timestamp_authority`` (the
+    TSA certificate's CN) come from an RFC 3161 token, when there is one. ``chain_checked``
+    says whether the certificates were validated up to a trust anchor the caller gave; when it
+    is False only the signature, the digest, the token and the certificates themselves were
+    checked, so anyone could have made a certificate with that name. ``problems`` lists what
+    failed, empty when the signature holds.
+    """
+
+    signer: str
+    organisation: str = ""
+    signed_at: datetime | None = None
+    timestamped_at: datetime | None = None
+    timestamp_authority: str = ""
+    chain_checked: bool = False
+    problems: Sequence[str] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems

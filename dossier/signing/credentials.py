@@ -46,6 +46,13 @@ def common_name(cert: x509.Certificate) -> str:
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
+def organisation_name(cert: x509.Certificate) -> str:
+    """The subject's O (``""`` when absent): an agency's or company's name, never a person's ID."""
+    names = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    value = names[0].value if names else ""
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
 def check_signing_certificate(cert: x509.Certificate, now: datetime) -> None:
     """Raise :class:`SignerCredentialError` unless ``cert`` may sign documents at ``now``.
 

@@ -16,6 +16,9 @@ With ``deferred=True`` :meth:`CscRemoteSigner.sign` stops after step 4 and retur
 :class:`~dossier.signing.base.Ticket` whose state holds everything for step 5 (the
 prepared PDF, the digest, the SAD bound to that digest); :meth:`CscRemoteSigner.poll`
 — in any process, on a new signer object — completes it, until the SAD expires.
+
+:meth:`CscRemoteSigner.sign_statement` signs a statement (a detached CMS) through the same
+calls at once, deferred or not: the PIN is configured, so nobody has to act in between.
 """
 
 from __future__ import annotations
@@ -38,8 +41,14 @@ from pyhanko.sign.signers.csc_signer import (
 from pyhanko.sign.timestamps import TimeStamper
 
 from dossier.clock import Clock, SystemClock, require_aware
-from dossier.errors import DossierError, RemoteSigningError, SignerCredentialError, SigningError
-from dossier.signing import pades, twophase
+from dossier.errors import (
+    DossierError,
+    InvalidInput,
+    RemoteSigningError,
+    SignerCredentialError,
+    SigningError,
+)
+from dossier.signing import pades, statements, twophase
 from dossier.signing.base import PollResult, SignRequest, StateValue, Ticket, TicketStatus
 from dossier.signing.credentials import check_signing_certificate
 from dossier.signing.remote import run_remote
@@ -93,6 +102,23 @@ class CscRemoteSigner:
                               reason="the signature activation data (SAD) expired")
         pdf = self._run(self._finish(dict(ticket.state)))
         return PollResult(status=TicketStatus.SIGNED, pdf=pdf)
+
+    def sign_statement(self, data: bytes) -> bytes:
+        """A detached CMS signature over ``data`` (DER) made through the service now
+        (``credentials/authorize`` with the PIN and, at SCAL 2, the hash; then
+        ``signatures/signHash``), timestamped when the signer has a timestamper; see
+        :class:`~dossier.signing.base.SignsStatements`. A signature value that does not
+        verify with the credential's certificate is a
+        :class:`~dossier.errors.RemoteSigningError`, never a CMS handed back."""
+        if not isinstance(data, bytes | bytearray):
+            raise InvalidInput("sign_statement() takes the statement's bytes")
+        signed = self._run(self._sign_statement(bytes(data)))
+        found = statements.verify_statement(bytes(data), signed)
+        if not found.ok:
+            raise RemoteSigningError(
+                f"CSC service {self._url} returned a signature that does not check out "
+                f"({'; '.join(found.problems)}); request the signature again")
+        return signed
 
     def check_document(self, pdf: bytes) -> None:
         """Raise :class:`~dossier.errors.InvalidDocument` unless ``pdf`` can be signed."""
@@ -184,6 +210,17 @@ class CscRemoteSigner:
                 self._session_info(credential_id), info, sad)
             signer = CSCSigner(http, manager, sign_timeout=max(1, round(self._timeout)))
             return await twophase.finish(state, signer, self._timestamper, "the CSC service")
+
+    async def _sign_statement(self, data: bytes) -> bytes:
+        signed_at = require_aware(self._clock.now(), "signing time")
+        async with aiohttp.ClientSession() as http:
+            credential_id, info = await self._credential(http)
+            cert = x509.load_der_x509_certificate(info.signing_cert.dump())
+            check_signing_certificate(cert, signed_at)
+            manager = _PinAuthorization(self, http, credential_id, info)
+            signer = CSCSigner(http, manager, sign_timeout=max(1, round(self._timeout)))
+            return await statements.sign(signer, data, signed_at=signed_at,
+                                         timestamper=self._timestamper)
 
     def _run(self, work: Awaitable[T]) -> T:
         return run_remote(work, service=f"CSC service {self._url}", timeout=self._timeout,

@@ -406,11 +406,13 @@ class FakePhoneService(_BackgroundServer):
 
 
 class FakeTsaService(_BackgroundServer):
-    """An RFC 3161 time-stamping authority at ``{url}/tsa`` signing with ``pki.tsa``."""
+    """An RFC 3161 time-stamping authority at ``{url}/tsa`` signing with ``pki.tsa``; its
+    tokens carry ``clock``'s time when one is given (else the system time)."""
 
-    def __init__(self, pki: TestPki | None = None) -> None:
+    def __init__(self, pki: TestPki | None = None, *, clock: Clock | None = None) -> None:
         super().__init__()
         self.pki = pki or shared_test_pki()
+        self.clock = clock
         self._stamper = self.pki.timestamper()
 
     def __enter__(self) -> FakeTsaService:
@@ -430,5 +432,7 @@ class FakeTsaService(_BackgroundServer):
             _ = req.native  # parse fully now: a malformed request is the client's error
         except ValueError:
             return web.Response(status=400, text="malformed TimeStampReq")
-        resp = await self._stamper.async_request_tsa_response(req)
+        stamper = self._stamper if self.clock is None else \
+            self.pki.timestamper(self.clock.now())
+        resp = await stamper.async_request_tsa_response(req)
         return web.Response(body=resp.dump(), content_type="application/timestamp-reply")

@@ -2,7 +2,8 @@
 
 Levels: B-B by default; B-T with a time-stamping authority (``tsa_url=`` or
 ``timestamper=``); B-LT with a ``validation_context`` (the chain is validated before signing
-and its validation data goes into the document security store).
+and its validation data goes into the document security store). It also signs statements
+(:meth:`LocalSigner.sign_statement`: a detached CMS, timestamped by the same TSA).
 
 It is fast because it does once what stock pyHanko does per call: the key is parsed and
 checked when the signer is made (not re-read from DER, with its costly RSA consistency check,
@@ -29,8 +30,8 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
 
 from dossier.clock import Clock, SystemClock, require_aware
-from dossier.errors import RemoteSigningError, SignerCredentialError, SigningError
-from dossier.signing import pades
+from dossier.errors import InvalidInput, RemoteSigningError, SignerCredentialError, SigningError
+from dossier.signing import pades, statements
 from dossier.signing.base import PollResult, SignRequest, Ticket
 from dossier.signing.blocking import run_blocking
 from dossier.signing.credentials import (
@@ -122,6 +123,21 @@ class LocalSigner:
                 "URL and try again, or sign without a timestamp (B-B)") from exc
         except PyHankoSigningError as exc:
             raise SigningError(f"signing failed: {exc}") from exc
+
+    def sign_statement(self, data: bytes) -> bytes:
+        """A detached CMS signature over ``data`` (DER), signed now by the signer's clock, with
+        an RFC 3161 signature timestamp when this signer has a TSA; see
+        :class:`~dossier.signing.base.SignsStatements`. A TSA that does not answer is a
+        :class:`~dossier.errors.RemoteSigningError`."""
+        if not isinstance(data, bytes | bytearray):
+            raise InvalidInput("sign_statement() takes the statement's bytes")
+        signed_at = require_aware(self._clock.now(), "signing time")
+        check_signing_certificate(self.certificate, signed_at)
+        try:
+            return run_blocking(statements.sign(self._signer, bytes(data), signed_at=signed_at,
+                                                timestamper=self._timestamper))
+        except PyHankoSigningError as exc:
+            raise SigningError(f"signing the statement failed: {exc}") from exc
 
     def check_document(self, pdf: bytes) -> None:
         """Raise :class:`~dossier.errors.InvalidDocument` unless ``pdf`` can be signed."""

@@ -97,15 +97,16 @@ class TestPki:
             b"dossier-test", holder.key, holder.cert, self.chain,
             serialization.BestAvailableEncryption(passphrase))
 
-    def timestamper(self) -> DummyTimeStamper:
-        """An in-process RFC 3161 time-stamping authority signing with the test TSA key."""
+    def timestamper(self, at: datetime | None = None) -> DummyTimeStamper:
+        """An in-process RFC 3161 time-stamping authority signing with the test TSA key; its
+        tokens say ``at`` when given, else the system time."""
         key_info = asn1_keys.PrivateKeyInfo.load(self.tsa.key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption()))
         store = SimpleCertificateStore()  # type: ignore[no-untyped-call]
         store.register_multiple([self.intermediate.asn1_cert, self.root.asn1_cert])
         return DummyTimeStamper(tsa_cert=self.tsa.asn1_cert, tsa_key=key_info,
-                                certs_to_embed=store)
+                                certs_to_embed=store, fixed_dt=at)
 
 
 def _name(common_name: str, organisation: str = "Dossier Test") -> x509.Name:
