@@ -20,6 +20,8 @@ from dossier.clock import Clock, SystemClock, require_aware
 from dossier.documents.base import Paperwork
 from dossier.engine import DEFAULT_URL, checkpoints, lifecycle, timers
 from dossier.engine.kernel import Kernel
+from dossier.engine.outbox import OutboxSettings
+from dossier.engine.outbox_api import OutboxApi, check_settings, check_sinks
 from dossier.engine.payments_api import PaymentsApi, check_batch
 from dossier.engine.signing_api import SigningApi
 from dossier.errors import InvalidInput
@@ -34,6 +36,7 @@ from dossier.records import Attachment, ClockPause, Dossier, Event
 from dossier.replay import check_row
 from dossier.signing.base import Signer
 from dossier.signing.service import CERTIFICATION_BOOK, SigningService
+from dossier.sinks.base import Sink
 from dossier.states import Trigger
 from dossier.store import repository as repo
 from dossier.store.database import Database
@@ -42,7 +45,7 @@ CHANNELS = lifecycle.CHANNELS
 log = logging.getLogger("dossier")
 
 
-class Engine(PaymentsApi, SigningApi):
+class Engine(PaymentsApi, SigningApi, OutboxApi):
     """Runs dossiers through their procedures' lifecycles on one database.
 
     ``Engine()`` opens (or creates) ``sqlite:///dossier.db`` in the working directory;
@@ -59,6 +62,11 @@ class Engine(PaymentsApi, SigningApi):
     whose ``agency_names`` also head stamps and certification statements). ``signers`` maps
     names to :class:`~dossier.signing.Signer` objects; ``paperwork`` makes the PDFs they sign
     (default: the shipped templates); ``certification_book`` is the quyển số pattern.
+
+    ``sinks`` maps short names to :class:`~dossier.sinks.Sink` objects: every event is
+    written with one outbox row per sink that wants it, in the same transaction, and
+    :meth:`dispatch_outbox` delivers them as ``outbox`` says
+    (:class:`~dossier.engine.OutboxSettings`).
     """
 
     def __init__(self, url: str | None = None, *, clock: Clock | None = None,
@@ -71,6 +79,8 @@ class Engine(PaymentsApi, SigningApi):
                  paperwork: Paperwork | None = None,
                  certification_book: str = CERTIFICATION_BOOK,
                  audit_key: AuditKeys | bytes | str | Sequence[bytes | str] | None = None,
+                 sinks: Mapping[str, Sink] | None = None,
+                 outbox: OutboxSettings | None = None,
                  ) -> None:
         calendars = dict(calendars or {})
         for agency, calendar in calendars.items():
@@ -80,6 +90,8 @@ class Engine(PaymentsApi, SigningApi):
             raise InvalidInput("default_calendar must be a WorkingCalendar")
         if receipts is not None and not isinstance(receipts, ReceiptSettings):
             raise InvalidInput("receipts must be a dossier.payments.service.ReceiptSettings")
+        sinks = check_sinks(sinks)
+        self._outbox = check_settings(outbox)
         registry = build_registry(gateways)
         keys = AuditKeys.of(audit_key)
         url = url or DEFAULT_URL
@@ -88,7 +100,8 @@ class Engine(PaymentsApi, SigningApi):
             store.ensure_schema(db)
             self._kernel = Kernel(db, clock=clock or SystemClock(), calendars=calendars,
                                   default_calendar=default_calendar
-                                  or WorkingCalendar.vietnam(), audit_keys=keys)
+                                  or WorkingCalendar.vietnam(), audit_keys=keys,
+                                  sinks=sinks)
             self._payments = PaymentService(self._kernel, registry, receipt_issuer, receipts)
             self._signing = SigningService(
                 self._kernel, signers or {}, paperwork=paperwork,
