@@ -10,7 +10,8 @@ lifecycle commands, the timers, and the payment and signing services it composes
     timers        the sweep of due timers
     messages      an event as the message sinks receive (nothing personal in it)
     outbox        the dispatcher: outbox rows to sinks, at least once, in order per dossier
-    outbox_api    Engine's outbox methods
+    feed          every dossier's events in a stable order, with a resumable cursor
+    outbox_api    Engine's outbox and feed methods
 
 The names below load on first use (PEP 562): ``dossier validate`` reads ``DEFAULT_URL``
 without starting SQLAlchemy.

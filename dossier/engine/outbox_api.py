@@ -1,5 +1,5 @@
-"""The outbox part of :class:`~dossier.engine.Engine`'s public API (see
-:mod:`dossier.engine.outbox` for delivery)."""
+"""The outbox and event-feed half of :class:`~dossier.engine.Engine`'s public API (see
+:mod:`dossier.engine.outbox` for delivery, :mod:`dossier.engine.feed` for the feed)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from dossier.engine import outbox
+from dossier.engine import feed, outbox
 from dossier.engine.kernel import Kernel
 from dossier.errors import InvalidInput
-from dossier.records import OutboxBacklog, OutboxEntry, OutboxStatus
+from dossier.records import FeedEvent, OutboxBacklog, OutboxEntry, OutboxStatus
 from dossier.sinks.base import Sink
 from dossier.store import outbox_repo
 
@@ -71,7 +71,7 @@ def _check_status(status: object, *, optional: bool) -> str | None:
 
 
 class OutboxApi:
-    """The outbox (delivery to sinks and its dead letters)."""
+    """The outbox (delivery to sinks and its dead letters) and the event feed."""
 
     _kernel: Kernel
     _outbox: outbox.OutboxSettings
@@ -161,3 +161,16 @@ class OutboxApi:
                                          oldest_pending_at=at,
                                          oldest_pending_age=None if at is None else now - at)
         return result
+
+    def events_since(self, cursor: str | None, *,
+                     limit: int = 100) -> tuple[list[FeedEvent], str]:
+        """Events of every dossier after ``cursor`` (None: from the first), oldest first,
+        at most ``limit`` (1 to 1000), and the cursor to pass next time.
+
+        The order is stable and the feed never skips an event: on PostgreSQL, where
+        transactions commit out of id order, an event appears only once every transaction
+        that began writing before it has ended (see :mod:`dossier.store.feed_repo`), so a
+        long-open transaction delays the feed. Each event carries its dossier's ``code`` and
+        ``agency``. A malformed cursor raises :class:`~dossier.errors.InvalidInput`.
+        """
+        return feed.events_since(self._kernel, cursor, limit)
