@@ -26,6 +26,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dossier import Actor, Dossier, Engine, InvalidInput, load_procedure, sample_path
+from dossier.cli import main
 from dossier.engine import OutboxSettings
 from dossier.engine.outbox import short_error
 from dossier.records import OutboxStatus
@@ -511,6 +512,91 @@ def test_two_dispatchers_never_deliver_one_message_at_once(
     for spans in by_id.values():
         spans.sort()
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+# --- the command line, and the application role on PostgreSQL --------------------------------
+
+
+def test_the_outbox_command_lists_retries_and_purges(
+        make: Callable[..., Engine], clerk: Actor, db_url: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    engine = make(sinks={"partner": Refusing()})
+    code = submit(engine, clerk)
+    cycle(engine, code, clerk, 1)
+    engine.dispatch_outbox()
+    dead, waiting = engine.outbox_messages()
+
+    assert main(["outbox", "list", "--database", db_url]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{dead.id} partner dead {code} #1 dossier.submit attempts=1 ")
+    assert lines[0].endswith(f"{dead.message_id} error: HTTP 410: the partner closed this "
+                             "endpoint")
+    assert lines[1].startswith(f"{waiting.id} partner pending {code} #2 dossier.")
+    assert lines[2] == "2 messages"
+    assert "Nguyễn" not in "".join(lines)
+
+    assert main(["outbox", "list", "--database", db_url, "--status", "dead"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1 messages"
+    assert main(["outbox", "retry", "--database", db_url, "--sink", "partner"]) == 0
+    assert capsys.readouterr().out == "1 messages queued for delivery again\n"
+    assert engine.outbox_messages(ids=[dead.id])[0].status is OutboxStatus.PENDING
+    assert main(["outbox", "purge", "--database", db_url, "--status", "pending",
+                 "--id", str(dead.id), str(waiting.id)]) == 0
+    assert capsys.readouterr().out == "2 pending messages deleted\n"
+    assert engine.outbox_messages() == []
+
+
+def test_the_outbox_command_fails_with_a_message_on_bad_input(
+        db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["outbox", "list", "--database", db_url, "--sink", "no such/sink"]) == 1
+    assert "sink name" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_the_application_role_writes_delivers_purges_and_reads_the_feed(
+        make: Callable[..., Engine], clerk: Actor, db_url: str, clock: FrozenClock) -> None:
+    import uuid
+
+    import sqlalchemy as sa
+
+    from dossier.store.grants import grant_statements
+
+    owner = make()
+    if owner.db.is_sqlite:
+        pytest.skip("SQLite has no roles")
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    schema = db_url.rsplit("csearch_path%3D", 1)[1]
+    with owner.db.engine.begin() as conn:
+        for statement in (f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret'",
+                          *grant_statements(role, schema)):
+            conn.execute(sa.text(statement))
+    url = sa.make_url(db_url).set(username=role, password="app-secret")
+    partner = Flaky(1, only=lambda m: m.seq == 1, error=DeliveryFailed("no", permanent=True))
+    app = Engine(url.render_as_string(hide_password=False), clock=clock,
+                 sinks={"partner": partner}, outbox=OutboxSettings(retention=timedelta(0)))
+    try:
+        code = submit(app, clerk)
+        cycle(app, code, clerk, 1)
+        assert app.dispatch_outbox().dead == 1
+        assert app.retry_outbox() == 1
+        clock.advance(timedelta(seconds=1))
+        assert app.dispatch_outbox().delivered == 2
+        clock.advance(timedelta(seconds=1))
+        assert app.dispatch_outbox().pruned == 2  # DELETE of delivered rows
+        assert keys_of(app.events_since(None)[0]) == [(code, 1), (code, 2)]
+        app.fire(code, "supplement", actor=clerk)
+        partner.failures, partner.only = 1, lambda m: True
+        app.dispatch_outbox()
+        assert app.purge_outbox() == 1
+    finally:
+        app.close()
+        with owner.db.engine.begin() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {role}"))
+            conn.execute(sa.text(f"DROP ROLE {role}"))
+
+
+def keys_of(events: list[Any]) -> list[tuple[str, int]]:
+    return [(e.code, e.seq) for e in events]
 
 
 # --- input --------------------------------------------------------------------------------

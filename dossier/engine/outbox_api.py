@@ -9,6 +9,7 @@ from datetime import datetime
 
 from dossier.engine import feed, outbox
 from dossier.engine.kernel import Kernel
+from dossier.engine.outbox import DispatchReport, OutboxSettings
 from dossier.errors import InvalidInput
 from dossier.records import FeedEvent, OutboxBacklog, OutboxEntry, OutboxStatus
 from dossier.sinks.base import Sink
@@ -35,10 +36,10 @@ def check_sinks(sinks: object) -> dict[str, Sink]:
     return dict(sinks)
 
 
-def check_settings(settings: object) -> outbox.OutboxSettings:
+def check_settings(settings: object) -> OutboxSettings:
     if settings is None:
-        return outbox.OutboxSettings()
-    if not isinstance(settings, outbox.OutboxSettings):
+        return OutboxSettings()
+    if not isinstance(settings, OutboxSettings):
         raise InvalidInput("outbox must be a dossier.engine.OutboxSettings")
     return settings
 
@@ -74,7 +75,7 @@ class OutboxApi:
     """The outbox (delivery to sinks and its dead letters) and the event feed."""
 
     _kernel: Kernel
-    _outbox: outbox.OutboxSettings
+    _outbox: OutboxSettings
 
     @property
     def sinks(self) -> Mapping[str, Sink]:
@@ -82,11 +83,11 @@ class OutboxApi:
         return self._kernel.sinks
 
     @property
-    def outbox_settings(self) -> outbox.OutboxSettings:
+    def outbox_settings(self) -> OutboxSettings:
         """How :meth:`dispatch_outbox` retries, leases and prunes."""
         return self._outbox
 
-    def dispatch_outbox(self, *, limit: int | None = None) -> outbox.DispatchReport:
+    def dispatch_outbox(self, *, limit: int | None = None) -> DispatchReport:
         """Deliver the outbox messages that are due, each dossier's in order per sink; at
         most ``limit`` attempts (default: until nothing is due). Then delete delivered
         messages older than the retention period.
@@ -105,11 +106,13 @@ class OutboxApi:
         return outbox.dispatch(self._kernel, self._outbox, limit=limit)
 
     def outbox_messages(self, *, status: str | None = None, sink: str | None = None,
-                        after_id: int = 0, limit: int = 100) -> list[OutboxEntry]:
-        """Outbox messages (of one ``status``, one ``sink``), oldest first; page with
-        ``after_id`` (the last ``id`` seen). Delivered ones stay until pruned."""
+                        ids: Sequence[int] | None = None, after_id: int = 0,
+                        limit: int = 100) -> list[OutboxEntry]:
+        """Outbox messages (of one ``status``, one ``sink``, those ``ids``), oldest first;
+        page with ``after_id`` (the last ``id`` seen). Delivered ones stay until pruned."""
         checked = _check_status(status, optional=True)
         name = None if sink is None else _check_sink_name(sink)
+        ids_checked = _check_ids(ids)
         if not isinstance(after_id, int) or isinstance(after_id, bool) \
                 or not 0 <= after_id < 2**63:
             raise InvalidInput("after_id must be a non-negative whole number")
@@ -117,8 +120,8 @@ class OutboxApi:
                 or not 1 <= limit <= MAX_LISTED:
             raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LISTED}")
         with self._kernel.transaction(write=False) as tx:
-            return outbox_repo.entries(tx, status=checked, sink=name, after_id=after_id,
-                                       limit=limit)
+            return outbox_repo.entries(tx, status=checked, sink=name, ids=ids_checked,
+                                       after_id=after_id, limit=limit)
 
     def retry_outbox(self, *, sink: str | None = None,
                      ids: Sequence[int] | None = None) -> int:

@@ -109,10 +109,10 @@ def _where(sink: str | None, ids: Sequence[int] | None) -> tuple[str, list[Any]]
     return clauses, params
 
 
-def entries(tx: Tx, *, status: str | None, sink: str | None, after_id: int,
-            limit: int) -> list[OutboxEntry]:
+def entries(tx: Tx, *, status: str | None, sink: str | None, ids: Sequence[int] | None,
+            after_id: int, limit: int) -> list[OutboxEntry]:
     """Rows in id order (oldest first) after ``after_id``."""
-    where, params = _where(sink, None)
+    where, params = _where(sink, ids)
     if status is not None:
         where += " AND status = ?"
         params.append(status)
