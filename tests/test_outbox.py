@@ -389,6 +389,30 @@ def test_a_leased_message_is_left_alone_until_the_lease_runs_out(
     assert slow.seqs(code) == [1]
 
 
+def test_a_dispatcher_starts_no_delivery_once_half_its_lease_is_gone(
+        make: Callable[..., Engine], clerk: Actor, clock: FrozenClock) -> None:
+    lease = timedelta(minutes=4)
+
+    left: list[timedelta] = []
+
+    class Slow(Recorder):  # each delivery takes a minute and a half
+        def deliver(self, message: Message, dossier: Dossier) -> None:
+            [row] = [e for e in engine.outbox_messages() if e.message_id == message.id]
+            assert row.lease_until is not None
+            left.append(row.lease_until - clock.now())
+            super().deliver(message, dossier)
+            clock.advance(timedelta(seconds=90))
+
+    engine = make(sinks={"partner": Slow()}, outbox=OutboxSettings(lease=lease, batch=5))
+    for _ in range(5):
+        submit(engine, clerk)
+    report = engine.dispatch_outbox()
+    assert (report.delivered, report.lost) == (5, 0)
+    # two per claim (with 4:00 and 2:30 left), the rest given back and claimed again
+    assert left == [lease, lease - timedelta(seconds=90)] * 2 + [lease]
+    assert {e.lease_until for e in engine.outbox_messages()} == {None}
+
+
 # --- a worker killed between delivery and acknowledgement --------------------------------
 
 # The child dispatches with a sink that appends each message to the receiver's log, then
