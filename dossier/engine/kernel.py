@@ -260,9 +260,10 @@ class Kernel:
         event_id = repo.insert_event(tx, after.id, event)
         if not self.sinks:
             return
-        message = messages.message_for(after, event)
-        wanted = [name for name, sink in self.sinks.items() if sink.wants(message.type)]
+        kind = messages.message_type(event)
+        wanted = [name for name, sink in self.sinks.items() if sink.wants(kind)]
         if wanted:
+            message = messages.message_for(after, event)
             outbox_repo.insert_messages(
                 tx, sinks=wanted, dossier_id=after.id, seq=event.seq, event_id=event_id,
                 message_id=message.id, payload=messages.payload(message), at=event.at)

@@ -43,6 +43,11 @@ def message_id(event: Event) -> str:
     return "msg_" + event.hash[:32]
 
 
+def message_type(event: Event) -> str:
+    """``"dossier.<trigger>"``: what :meth:`Sink.wants` is asked about."""
+    return TYPE_PREFIX + event.trigger
+
+
 def public_data(data: Mapping[str, Any]) -> dict[str, Any]:
     """The part of an event's data a message may carry (the rule is in the module's
     docstring)."""
@@ -61,7 +66,7 @@ def message_for(after: Dossier, event: Event) -> Message:
     """The message about ``event``, which left the dossier as ``after``; times in UTC."""
     appointment = after.deadlines.appointment_at
     return Message(
-        id=message_id(event), type=TYPE_PREFIX + event.trigger, code=after.code,
+        id=message_id(event), type=message_type(event), code=after.code,
         agency=after.agency, procedure=after.procedure_code,
         procedure_version=after.procedure_version, channel=after.channel, seq=event.seq,
         at=event.at, source=event.source, state=event.target,
