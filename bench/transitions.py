@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 # Run as a script, this file's folder comes first on sys.path, and this file's name would
 # shadow the `transitions` package the engine imports: take the folder off the path.
@@ -47,9 +48,11 @@ APPLICANT = {"name": "Nguyễn Văn A", "id_number": "001090012345"}
 _TIME = "%Y-%m-%d %H:%M:%S.%f"  # how the engine stores instants on SQLite
 
 
-def _setup(path: Path, dossiers: int, audit_key: str | None = None) -> tuple[Engine, list[str]]:
-    """A fresh engine database with ``dossiers`` submitted dossiers (awaiting reception)."""
-    engine = Engine(f"sqlite:///{path}", audit_key=audit_key)
+def _setup(path: Path, dossiers: int, audit_key: str | None = None,
+           **options: Any) -> tuple[Engine, list[str]]:
+    """A fresh engine database with ``dossiers`` submitted dossiers (awaiting reception);
+    ``options`` go to :class:`Engine` (``bench/outbox.py`` passes ``sinks``)."""
+    engine = Engine(f"sqlite:///{path}", audit_key=audit_key, **options)
     engine.register(load_procedure(sample_path(PROCEDURE)))
     clerk = Actor(id="nv01", role="clerk", agency=AGENCY)
     codes = [engine.submit("2.000815", applicant=APPLICANT, channel="counter", actor=clerk).code

@@ -22,6 +22,8 @@
     dossier reconcile --provider NAME --statement FILE.csv [--layout L] [--day YYYY-MM-DD]
                       [--database URL]  match a provider's daily statement against payments
                                         (not clean → exit 1)
+    dossier outbox list|retry|purge [--config F] [--sink NAME] [--status S] [--id N...]
+                                        outbox messages; queue dead ones again; delete them
 
 Every command that touches a deployment takes ``--config FILE`` (default:
 ``$DOSSIER_CONFIG``): the database, agencies, gateways, signers, sinks and keys come from it
@@ -374,6 +376,53 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 0 if report.clean else 1
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    engine = _engine(args, create=False)
+    try:
+        if args.outbox_command == "list":
+            entries = engine.outbox_messages(status=args.status, sink=args.sink,
+                                             ids=args.id, limit=args.limit)
+            for e in entries:
+                when = ("delivered=" + e.delivered_at.isoformat() if e.delivered_at
+                        else "next=" + e.next_attempt_at.isoformat())
+                print(f"{e.id} {e.sink} {e.status.value} {e.dossier_code} #{e.seq} {e.type} "
+                      f"attempts={e.attempts} {when} {e.message_id}"
+                      + (f" error: {e.last_error}" if e.last_error else ""))
+            print(f"{len(entries)} messages" + (f" (the first {args.limit})"
+                                                 if len(entries) == args.limit else ""))
+        elif args.outbox_command == "retry":
+            count = engine.retry_outbox(sink=args.sink, ids=args.id)
+            print(f"{count} messages queued for delivery again")
+        else:
+            count = engine.purge_outbox(sink=args.sink, ids=args.id, status=args.status)
+            print(f"{count} {args.status} messages deleted")
+    finally:
+        engine.close()
+    return 0
+
+
+def _add_outbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    outbox = sub.add_parser("outbox", help="messages to sinks: list, retry, purge")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
+    statuses = ("pending", "delivered", "dead")
+    for name, help_text in (("list", "list outbox messages, oldest first"),
+                            ("retry", "queue dead messages again (and make waiting ones due)"),
+                            ("purge", "delete messages (default: the dead ones)")):
+        command = outbox_sub.add_parser(name, help=help_text)
+        _deployment_options(command)
+        command.add_argument("--sink", metavar="NAME", help="only this sink's messages")
+        command.add_argument("--id", type=int, nargs="+", action="extend", metavar="N",
+                             help="only these messages (ids from `dossier outbox list`)")
+        if name == "list":
+            command.add_argument("--status", choices=statuses, help="default: any")
+            command.add_argument("--limit", type=int, default=100, metavar="N",
+                                 help="at most N messages (default: 100)")
+        elif name == "purge":
+            command.add_argument("--status", choices=statuses, default="dead",
+                                 help="default: dead")
+        command.set_defaults(run=_outbox)
+
+
 def _database_default() -> str:
     # a URL with a password belongs in the environment, not in shell history or code
     return os.environ.get("DOSSIER_DATABASE_URL") or DEFAULT_URL
@@ -473,6 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="compare our payments of this day (repeatable; default: the days "
                           "the statement covers)")
     rec.set_defaults(run=_reconcile)
+
+    _add_outbox(sub)
     return parser
 
 

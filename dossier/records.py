@@ -1,4 +1,5 @@
-"""Immutable snapshots the engine hands out: :class:`Dossier`, :class:`Event`, :class:`Attachment`.
+"""Immutable snapshots the engine hands out: :class:`Dossier`, :class:`Event`, :class:`Attachment`,
+the event feed's :class:`FeedEvent` and the outbox's :class:`OutboxEntry`.
 
 They are plain frozen dataclasses, never ORM rows: safe to keep, share between threads and
 compare.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -97,6 +98,59 @@ class Event:
     prev_hash: str
     hash: str
     key_id: str | None = None      # the audit key that made ``hash`` (None: plain SHA-256)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedEvent(Event):
+    """An event as the event feed (:meth:`Engine.events_since`) gives it: with the code and
+    agency of its dossier, since the feed runs across all dossiers."""
+
+    code: str
+    agency: str
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbox message stands (``OutboxEntry.status``)."""
+
+    PENDING = "pending"      # to be delivered (now, or at ``next_attempt_at`` after a failure)
+    DELIVERED = "delivered"  # the sink acknowledged it; pruned after the retention period
+    DEAD = "dead"            # given up on: holds back the dossier's later messages to the sink
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxEntry:
+    """One message waiting in (or delivered from) the outbox, for one sink, about one event.
+
+    ``message_id`` is what the sink receives as the message id (the same for every sink and
+    every attempt); ``type`` is ``"dossier.<trigger>"``. ``last_error`` is the sink's reason
+    for the latest failure (short, never personal data).
+    """
+
+    id: int
+    sink: str
+    message_id: str
+    type: str
+    dossier_code: str
+    seq: int
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    lease_until: datetime | None = None
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxBacklog:
+    """What one sink still has to deliver: ``pending`` messages (the oldest written at
+    ``oldest_pending_at``, ``oldest_pending_age`` ago) and ``dead`` ones."""
+
+    sink: str
+    pending: int
+    dead: int
+    oldest_pending_at: datetime | None
+    oldest_pending_age: timedelta | None
 
 
 @dataclass(frozen=True, kw_only=True)

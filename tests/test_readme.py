@@ -34,3 +34,11 @@ def test_agency_test_example_passes() -> None:
 
 def test_deadlines_example_runs_as_written() -> None:
     exec(compile(_block("deadlines"), "README.md deadlines", "exec"), {})
+
+
+def test_outbox_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(_block("outbox"), "README.md outbox", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1:] for line in lines[:2]] == [
+        ["dossier.submit", "awaiting_reception"], ["dossier.receive", "digitising"]]
+    assert lines[2] == "2 delivered, 0 failed, 0 dead, 0 pruned"

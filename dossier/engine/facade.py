@@ -23,6 +23,8 @@ from dossier.clock import Clock, SystemClock, require_aware
 from dossier.documents.base import Paperwork
 from dossier.engine import DEFAULT_URL, checkpoints, lifecycle, timers
 from dossier.engine.kernel import Kernel
+from dossier.engine.outbox import OutboxSettings
+from dossier.engine.outbox_api import OutboxApi, check_settings, check_sinks
 from dossier.engine.payments_api import PaymentsApi, check_batch
 from dossier.engine.signing_api import SigningApi
 from dossier.errors import InvalidInput
@@ -37,6 +39,7 @@ from dossier.records import Attachment, ClockPause, Dossier, Event
 from dossier.replay import check_row
 from dossier.signing.base import Signer, SignsStatements
 from dossier.signing.service import CERTIFICATION_BOOK, SigningService
+from dossier.sinks.base import Sink
 from dossier.states import Trigger
 from dossier.store import repository as repo
 from dossier.store.database import Database
@@ -50,7 +53,7 @@ CHANNELS = lifecycle.CHANNELS
 log = logging.getLogger("dossier")
 
 
-class Engine(PaymentsApi, SigningApi):
+class Engine(PaymentsApi, SigningApi, OutboxApi):
     """Runs dossiers through their procedures' lifecycles on one database.
 
     ``Engine()`` opens (or creates) ``sqlite:///dossier.db`` in the working directory;
@@ -67,6 +70,11 @@ class Engine(PaymentsApi, SigningApi):
     whose ``agency_names`` also head stamps and certification statements). ``signers`` maps
     names to :class:`~dossier.signing.Signer` objects; ``paperwork`` makes the PDFs they sign
     (default: the shipped templates); ``certification_book`` is the quyển số pattern.
+
+    ``sinks`` maps short names to :class:`~dossier.sinks.Sink` objects: every event is
+    written with one outbox row per sink that wants it, in the same transaction, and
+    :meth:`dispatch_outbox` delivers them as ``outbox`` says
+    (:class:`~dossier.engine.OutboxSettings`).
 
     ``agencies`` is the agency directory (:class:`~dossier.agencies.AgencyDirectory`, or
     :class:`~dossier.agencies.Agency` objects): it gives the names printed on receipts,
@@ -90,6 +98,8 @@ class Engine(PaymentsApi, SigningApi):
                  certification_book: str = CERTIFICATION_BOOK,
                  audit_key: AuditKeys | bytes | str | Sequence[bytes | str] | None = None,
                  agencies: AgencyDirectory | Iterable[Agency] | None = None,
+                 sinks: Mapping[str, Sink] | None = None,
+                 outbox: OutboxSettings | None = None,
                  create: bool = True) -> None:
         calendars = dict(calendars or {})
         for agency, calendar in calendars.items():
@@ -102,6 +112,8 @@ class Engine(PaymentsApi, SigningApi):
         directory = _directory(agencies)
         if len(directory) and not (receipts and receipts.agency_names):
             receipts = replace(receipts or ReceiptSettings(), agency_names=directory.names())
+        sinks = check_sinks(sinks)
+        self._outbox = check_settings(outbox)
         registry = build_registry(gateways)
         keys = AuditKeys.of(audit_key)
         url = url or DEFAULT_URL
@@ -110,7 +122,8 @@ class Engine(PaymentsApi, SigningApi):
             store.ensure_schema(db, create=create)
             self._kernel = Kernel(db, clock=clock or SystemClock(), calendars=calendars,
                                   default_calendar=default_calendar
-                                  or WorkingCalendar.vietnam(), audit_keys=keys)
+                                  or WorkingCalendar.vietnam(), audit_keys=keys,
+                                  sinks=sinks)
             self._payments = PaymentService(self._kernel, registry, receipt_issuer, receipts)
             self._signing = SigningService(
                 self._kernel, signers or {}, paperwork=paperwork,

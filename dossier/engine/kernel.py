@@ -16,7 +16,8 @@ transition hooks (the payment service's: a fee paid ahead completes ``pay`` on a
 ``awaiting_payment``). :meth:`Kernel.record` appends an event that moves no state (attach,
 apology letter, timers). All of it inside the caller's transaction: the caller decides what
 else commits with it (a payment row, a signed document), and an error anywhere rolls all of
-it back.
+it back. Every event is written by :meth:`Kernel.write_event`, which also writes one outbox
+row per sink that wants the event (:mod:`dossier.engine.messages`): the transactional outbox.
 
 The services (payments, signing) are given the kernel, never the :class:`Engine`.
 """
@@ -31,6 +32,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from dossier import policy, sla, text
@@ -39,11 +41,14 @@ from dossier.audit import NO_KEYS, AuditKeys
 from dossier.calendar import WorkingCalendar
 from dossier.clock import Clock, require_aware
 from dossier.effects import after_event, chain_event, transition_changes
+from dossier.engine import messages
 from dossier.engine.procedures import ProcedureCatalog
 from dossier.errors import ConcurrencyConflict, DossierNotFound, InvalidInput
 from dossier.procedure.model import Procedure
-from dossier.records import Deadlines, Dossier
+from dossier.records import Deadlines, Dossier, Event
+from dossier.sinks.base import Sink
 from dossier.states import State, Trigger
+from dossier.store import outbox_repo
 from dossier.store import repository as repo
 from dossier.store import signatures_repo as srepo
 from dossier.store.database import Database, Tx
@@ -54,6 +59,7 @@ log = logging.getLogger("dossier")
 T = TypeVar("T")
 #: Runs inside the transaction after every transition; returns the dossier as it is then.
 TransitionHook = Callable[[Tx, Dossier, Procedure, datetime], Dossier]
+_NO_SINKS: Mapping[str, Sink] = MappingProxyType({})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,8 +82,11 @@ class Kernel:
     def __init__(self, db: Database, *, clock: Clock,
                  calendars: Mapping[str, WorkingCalendar],
                  default_calendar: WorkingCalendar,
-                 audit_keys: AuditKeys = NO_KEYS) -> None:
+                 audit_keys: AuditKeys = NO_KEYS,
+                 sinks: Mapping[str, Sink] = _NO_SINKS) -> None:
         self.db = db
+        #: where events go after commit, by name (the outbox rows name them)
+        self.sinks: Mapping[str, Sink] = MappingProxyType(dict(sinks))
         self.clock = clock
         self.audit_keys = audit_keys
         self.calendars = dict(calendars)
@@ -242,8 +251,22 @@ class Kernel:
         after = after_event(before, event, **changes)
         if not repo.update_dossier(tx, before, after):
             raise ConcurrencyConflict(f"{before.code} was changed by someone else; reload it")
-        repo.insert_event(tx, before.id, event)
+        self.write_event(tx, after, event)
         return after
+
+    def write_event(self, tx: Tx, after: Dossier, event: Event) -> None:
+        """Insert ``event`` (which left the dossier as ``after``) and, in the same
+        transaction, one outbox row per sink that wants its message."""
+        event_id = repo.insert_event(tx, after.id, event)
+        if not self.sinks:
+            return
+        kind = messages.message_type(event)
+        wanted = [name for name, sink in self.sinks.items() if sink.wants(kind)]
+        if wanted:
+            message = messages.message_for(after, event)
+            outbox_repo.insert_messages(
+                tx, sinks=wanted, dossier_id=after.id, seq=event.seq, event_id=event_id,
+                message_id=message.id, payload=messages.payload(message), at=event.at)
 
 
 def check_version(dossier: Dossier, if_version: int | None) -> None:

@@ -124,7 +124,7 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
             key=key)
         dossier = after_event(draft, event)
         dossier = replace(dossier, id=repo.insert_dossier(tx, dossier, basis.as_dict()))
-        repo.insert_event(tx, dossier.id, event)
+        kernel.write_event(tx, dossier, event)
     log.info("%s submitted (%s %s, %s) by %s", dossier.code, procedure.code,
              procedure.version, channel, actor.id)
     return dossier

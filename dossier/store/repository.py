@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,9 +24,11 @@ _DEADLINE_SETS = (
     " timeliness = ?, next_timer_at = ?")
 _EVENT_COLUMNS = ("seq, trigger, source, target, actor, role, on_behalf_of, at, data, "
                   "prev_hash, hash, key_id")
+#: The event columns qualified with the alias ``e``, for queries that join events.
+EVENT_COLUMNS = ", ".join(f"e.{name}" for name in _EVENT_COLUMNS.split(", "))
 _SELECT_DOSSIER = f"SELECT {_DOSSIER_COLUMNS} FROM dossiers WHERE code = ?"
 _INSERT_EVENT = (f"INSERT INTO events (dossier_id, {_EVENT_COLUMNS})"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
 # json.dumps(…, **options) builds a new encoder per call; one shared encoder (stateless,
 # thread-safe) writes the very same text.
 _JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -118,20 +120,26 @@ def update_dossier(tx: Tx, before: Dossier, after: Dossier) -> bool:
     return changed == 1
 
 
-def insert_event(tx: Tx, dossier_id: int, e: Event) -> None:
-    tx.execute(
+def insert_event(tx: Tx, dossier_id: int, e: Event) -> int:
+    """Insert the event; return its row id."""
+    row = tx.one(
         _INSERT_EVENT,
         (dossier_id, e.seq, e.trigger, e.source, e.target, e.actor, e.role, e.on_behalf_of,
          tx.instant_in(e.at), dumps(dict(e.data)), e.prev_hash, e.hash, e.key_id))
+    return int(row[0])
+
+
+def event_fields(tx: Tx, r: Sequence[Any]) -> dict[str, Any]:
+    """The :class:`Event` fields of a row that starts with :data:`EVENT_COLUMNS`."""
+    return {"seq": r[0], "trigger": r[1], "source": r[2], "target": r[3], "actor": r[4],
+            "role": r[5], "on_behalf_of": r[6], "at": tx.instant_out(r[7]),
+            "data": json.loads(r[8]), "prev_hash": r[9], "hash": r[10], "key_id": r[11]}
 
 
 def load_events(tx: Tx, dossier_id: int) -> list[Event]:
     rows = tx.all(f"SELECT {_EVENT_COLUMNS} FROM events WHERE dossier_id = ? ORDER BY seq, id",
                   (dossier_id,))
-    return [Event(seq=r[0], trigger=r[1], source=r[2], target=r[3], actor=r[4], role=r[5],
-                  on_behalf_of=r[6], at=tx.instant_out(r[7]),  # type: ignore[arg-type]
-                  data=json.loads(r[8]), prev_hash=r[9], hash=r[10], key_id=r[11])
-            for r in rows]
+    return [Event(**event_fields(tx, r)) for r in rows]
 
 
 def next_counter(tx: Tx, scope: str, key: str) -> int:
