@@ -17,8 +17,9 @@
     dossier db upgrade [--database URL] migrate the database schema to this version
     dossier db grant ROLE [--schema S] [--apply --database URL]
                                         the application role's least-privilege grants
-    dossier worker [--database URL] [--interval S] [--batch N] [--once]
-                                        fire due timers (warnings, overdue, supplement expiry)
+    dossier worker [--config FILE] [--once] [--metrics-port P] [--log-format json]
+                                        the background jobs: timers, payments, receipts,
+                                        signatures, outbox (see dossier.worker)
     dossier reconcile --provider NAME --statement FILE.csv [--layout L] [--day YYYY-MM-DD]
                       [--database URL]  match a provider's daily statement against payments
                                         (not clean → exit 1)
@@ -175,6 +176,8 @@ def _verify_audit(args: argparse.Namespace) -> int:
 
     trust = _trust_anchors(args)
     engine = _engine(args, create=False)
+    if engine.deployment is not None and engine.deployment.checkpoint_trust:
+        trust = [*(trust or ()), *engine.deployment.checkpoint_trust]
     try:
         codes = [args.code] if args.code else engine.codes()
         broken = 0
@@ -276,6 +279,8 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
 
     signer = _statement_signer(args)
     engine = _engine(args, create=False)
+    if signer is None and engine.deployment is not None:  # [checkpoints] signer
+        signer = engine.deployment.checkpoint_signer
     try:
         statement = engine.audit_checkpoint(signer=signer)
     finally:
@@ -332,20 +337,28 @@ def _db_grant(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import logging
-
+    from dossier import logs
+    from dossier.config import WorkerSettings
     from dossier.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     engine = _engine(args)
     try:
-        worker = Worker(engine, interval=args.interval, batch=args.batch)
+        settings = engine.deployment.worker if engine.deployment else WorkerSettings()
+        update = {key: value for key, value in (
+            ("sweep_interval", args.interval), ("sweep_batch", args.batch),
+            ("metrics_port", args.metrics_port), ("log_format", args.log_format))
+            if value is not None}
+        settings = settings.model_copy(update=update)
+        logs.configure(settings.log_format)
+        worker = Worker.from_settings(engine, settings)
         if args.once:
-            report = worker.sweep_once()
-            print(f"sweep: {report if report is not None else 'database busy, try again'}")
-        else:
-            worker.run()
-            print(f"worker stopped after {worker.sweeps} sweeps, {worker.fired} timers fired")
+            outcomes = worker.run_all_once()
+            for job, outcome in outcomes.items():
+                print(f"{job}: {outcome}")
+            return 1 if any(o.startswith("failed") for o in outcomes.values()) else 0
+        worker.run()
+        print(f"worker stopped after {worker.sweeps} sweeps, {worker.fired} timers fired, "
+              f"{worker.delivered} messages delivered")
     finally:
         engine.close()
     return 0
@@ -500,13 +513,19 @@ def build_parser() -> argparse.ArgumentParser:
     _deployment_options(db_grant)
     db_grant.set_defaults(run=_db_grant)
 
-    worker = sub.add_parser("worker", help="fire due timers until stopped (SIGINT/SIGTERM)")
+    worker = sub.add_parser("worker", help="run the background jobs until stopped "
+                                           "(SIGINT/SIGTERM)")
     _deployment_options(worker)
-    worker.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
-                        help="time between sweeps (default: 30)")
-    worker.add_argument("--batch", type=int, default=500, metavar="N",
+    worker.add_argument("--interval", type=float, metavar="SECONDS",
+                        help="time between timer sweeps (default: [worker] sweep_interval, 30)")
+    worker.add_argument("--batch", type=int, metavar="N",
                         help="dossiers per sweep transaction (default: 500)")
-    worker.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
+    worker.add_argument("--once", action="store_true",
+                        help="run every job once and exit (for cron)")
+    worker.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve /metrics and /healthz on this port (0: any free one)")
+    worker.add_argument("--log-format", choices=("text", "json"),
+                        help="log lines as text or JSON (default: [worker] log_format, text)")
     worker.set_defaults(run=_worker)
 
     rec = sub.add_parser("reconcile", help="match a provider's statement against payments")

@@ -25,6 +25,7 @@
 
     [signers.leader]  kind = "local" …   [sinks.partner]  kind = "webhook" …
     [notifiers.mail]  kind = "smtp" …    [worker] …   [outbox] …   [receipts] …
+    [checkpoints]     signer = "leader"   trust_files = ["ca.pem"]
 
 Rules, all checked before anything is built, every problem reported as ``FILE: path:
 message`` (:class:`~dossier.errors.ConfigError`):
@@ -58,6 +59,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal
 
+from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dossier.agencies import Agency, AgencyDirectory
@@ -66,7 +68,7 @@ from dossier.errors import ConfigError, DossierError
 from dossier.payments.base import PaymentGateway
 from dossier.payments.registry import GatewayRegistry
 from dossier.procedure.loader import field_path
-from dossier.signing.base import Signer
+from dossier.signing.base import Signer, SignsStatements
 from dossier.sinks.base import Sink
 
 ENV_VAR = "DOSSIER_CONFIG"
@@ -129,6 +131,7 @@ class OutboxConfig(_Strict):
     """How the outbox retries and how long it keeps what it delivered (seconds)."""
 
     max_attempts: int = Field(default=12, ge=1, le=100)
+    jitter: Literal["full", "equal"] = "full"
     backoff_base: float = Field(default=10.0, gt=0)
     backoff_cap: float = Field(default=3600.0, gt=0)
     lease: float = Field(default=300.0, gt=0)
@@ -139,6 +142,15 @@ class OutboxConfig(_Strict):
 class ReceiptConfig(_Strict):
     template_symbol: str = "01BLP0-001"
     series_prefix: str = "AA"
+
+
+class CheckpointConfig(_Strict):
+    """``dossier audit checkpoint`` signs with ``signer`` (a ``[signers.*]`` name whose signer
+    can sign statements: local or CSC), and ``verify-audit --checkpoint`` accepts signatures
+    chaining to the certificates in ``trust_files`` (PEM, relative to this file)."""
+
+    signer: str | None = None
+    trust_files: list[str] = []
 
 
 class _Adapter(BaseModel):
@@ -159,6 +171,7 @@ class _File(_Strict):
     worker: WorkerSettings = WorkerSettings()
     outbox: OutboxConfig = OutboxConfig()
     receipts: ReceiptConfig = ReceiptConfig()
+    checkpoints: CheckpointConfig = CheckpointConfig()
 
 
 # --- what a file builds ------------------------------------------------------------------------
@@ -182,6 +195,8 @@ class Deployment:
     worker: WorkerSettings
     outbox: OutboxConfig
     receipts: ReceiptConfig
+    checkpoint_signer: SignsStatements | None = None
+    checkpoint_trust: tuple[x509.Certificate, ...] = ()
     kinds: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # section → name → kind
 
 
@@ -303,6 +318,8 @@ class _Builder:
                 defaults[agency.code] = agency.signer
         self._check_sinks(sinks)
         calendars = self._calendars()
+        checkpoint_signer = self._checkpoint_signer(signers)
+        trust = self._trust()
         if self.errors:
             raise ConfigError(self.source, self.errors)
         return Deployment(
@@ -311,9 +328,35 @@ class _Builder:
             procedures=procedures, agencies=directory, calendars=calendars,
             gateways=gateways, signers=signers, sinks=sinks, notifiers=notifiers,
             default_signers=defaults, worker=file.worker, outbox=file.outbox,
-            receipts=file.receipts,
+            receipts=file.receipts, checkpoint_signer=checkpoint_signer,
+            checkpoint_trust=trust,
             kinds={section: {name: table.kind for name, table in getattr(file, section).items()}
                    for section in GROUPS})
+
+    def _checkpoint_signer(self, signers: Mapping[str, Signer]) -> SignsStatements | None:
+        name = self.file.checkpoints.signer
+        if name is None:
+            return None
+        signer = signers.get(name)
+        if name not in self.file.signers:
+            self.errors.append(("checkpoints.signer", f"no [signers.{name}] in this file"))
+        elif signer is not None and not isinstance(signer, SignsStatements):
+            self.errors.append(("checkpoints.signer", f"signer {name} cannot sign a statement "
+                                "at once (a local key or a CSC service can)"))
+        return signer if isinstance(signer, SignsStatements) else None
+
+    def _trust(self) -> tuple[x509.Certificate, ...]:
+        anchors: list[x509.Certificate] = []
+        for i, name in enumerate(self.file.checkpoints.trust_files):
+            at = f"checkpoints.trust_files[{i}]"
+            try:
+                data = (self.base / name).read_bytes()
+                anchors += x509.load_pem_x509_certificates(data)
+            except OSError as exc:
+                self.errors.append((at, f"cannot read {name}: {exc.strerror}"))
+            except ValueError:
+                self.errors.append((at, f"{name} holds no PEM certificate"))
+        return tuple(anchors)
 
     def _database(self, url: str) -> str:
         # a relative SQLite path is relative to the configuration file, like every path here

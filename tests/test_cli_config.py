@@ -94,3 +94,102 @@ def test_a_missing_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"dossier: error: cannot open database {tmp_path}/no/such/folder/dossier.db: "
                    f"folder {tmp_path}/no/such/folder does not exist"]
+
+
+def test_checkpoints_signed_and_checked_through_the_configuration(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from dossier.signing.testpki import TEST_PASSPHRASE, shared_test_pki
+
+    pki = shared_test_pki()
+    (tmp_path / "leader.p12").write_bytes(pki.pkcs12(pki.signer))
+    (tmp_path / "root.pem").write_bytes(pki.root.cert.public_bytes(Encoding.PEM))
+    monkeypatch.setenv("LEADER_PASS", TEST_PASSPHRASE.decode())
+    path = config(tmp_path, '''signer = "leader"
+
+[signers.leader]
+kind = "local"
+p12_file = "leader.p12"
+passphrase = { env = "LEADER_PASS" }
+
+[checkpoints]
+signer = "leader"
+trust_files = ["root.pem"]
+''')
+    assert main(["db", "upgrade", "--config", str(path)]) == 0
+    out = tmp_path / "checkpoint.json"
+    assert main(["audit", "checkpoint", "--config", str(path), "--out", str(out)]) == 0
+    assert '"cms"' in out.read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["verify-audit", "--config", str(path), "--checkpoint", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "signer" in printed
+    assert "every dossier of it is intact" in printed
+
+
+def test_a_checkpoint_signer_must_sign_at_once(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = config(tmp_path, '''
+[checkpoints]
+signer = "nobody"
+''')
+    assert main(["check-config", str(path)]) == 1
+    assert "checkpoints.signer: no [signers.nobody] in this file" in capsys.readouterr().err
+
+
+def test_the_worker_delivers_through_the_configured_sinks(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """dossier.toml names a webhook and a mail notifier; `worker --once` runs every job and
+    the receivers get the events (the webhook's signature checks with the reference library)."""
+    from standardwebhooks import Webhook
+
+    from dossier.actors import Actor
+    from dossier.engine import Engine
+    from dossier.sinks.fakes import FakeSmtpServer, LoopbackReceiver
+    from dossier.sinks.webhook import generate_secret
+    from tests.conftest import make_procedure
+
+    secret = generate_secret()
+    monkeypatch.setenv("PARTNER_SECRET", secret)
+    with LoopbackReceiver() as hook, FakeSmtpServer() as smtp:
+        path = config(tmp_path, f'''
+[sinks.partner]
+kind = "webhook"
+url = "{hook.url}"
+secret = {{ env = "PARTNER_SECRET" }}
+
+[notifiers.mail]
+kind = "smtp"
+host = "127.0.0.1"
+port = {smtp.port}
+sender = "motcua@xa.example.vn"
+
+[sinks.citizens]
+kind = "notify"
+notifier = "mail"
+''')
+        engine = Engine.from_config(path)
+        try:
+            engine.register(make_procedure("9.000003", ["receive", "process", "return"]))
+            clerk = Actor(id="nv01", role="clerk", agency="000.00.12.H12")
+            code = engine.submit("9.000003", channel="counter", actor=clerk,
+                                 applicant={"name": "Trần Thị B", "email": "b@example.vn",
+                                            "id_number": "001090012345"}).code
+            engine.fire(code, "receive", actor=clerk)
+        finally:
+            engine.close()
+        capsys.readouterr()
+        assert main(["worker", "--config", str(path), "--once"]) == 0
+        printed = capsys.readouterr().out
+        assert "outbox: 3 delivered, 0 failed, 0 dead" in printed  # 2 webhook, 1 mail
+        types = [r.json()["type"] for r in hook.requests]
+        assert types == ["dossier.submit", "dossier.receive"]
+        for request in hook.requests:
+            Webhook(secret).verify(request.body, dict(request.headers))
+            assert b"001090012345" not in request.body
+        (mail,) = smtp.messages
+        assert mail["To"] == "b@example.vn"
+        assert code in mail.get_content()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +171,7 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
             "gateways": deployment.gateways, "signers": deployment.signers,
             "calendars": deployment.calendars, "agencies": deployment.agencies,
             "receipts": receipts, "audit_key": list(deployment.audit_keys) or None,
+            "sinks": deployment.sinks, "outbox": _outbox_settings(deployment),
         }
         options.update(overrides)
         engine = cls(database or deployment.database, clock=clock, create=create, **options)
@@ -325,6 +326,12 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
 
     # --- queries ----------------------------------------------------------------------------
 
+    def due_timers(self, now: datetime | None = None) -> int:
+        """How many dossiers have a timer (warning, overdue, expiry) due and not yet fired."""
+        at = self._now() if now is None else require_aware(now, "now")
+        with self._kernel.transaction(write=False) as tx:
+            return repo.count_due(tx, at)
+
     def get(self, code: str) -> Dossier:
         """The dossier as it is now (an immutable snapshot)."""
         with self._kernel.transaction(write=False) as tx:
@@ -417,6 +424,15 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
 
 
 SweepReport = timers.SweepReport
+
+
+def _outbox_settings(deployment: Deployment) -> OutboxSettings:
+    o = deployment.outbox
+    return OutboxSettings(max_attempts=o.max_attempts, jitter=o.jitter,
+                          backoff_base=timedelta(seconds=o.backoff_base),
+                          backoff_cap=timedelta(seconds=o.backoff_cap),
+                          lease=timedelta(seconds=o.lease),
+                          retention=timedelta(seconds=o.retention), batch=o.batch)
 
 
 def _directory(agencies: AgencyDirectory | Iterable[Agency] | None) -> AgencyDirectory:

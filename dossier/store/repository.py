@@ -164,6 +164,12 @@ def due_dossier_codes(tx: Tx, now: datetime, limit: int, *, skip_locked: bool) -
     return [r[0] for r in tx.all(sql, (tx.instant_in(now), limit))]
 
 
+def count_due(tx: Tx, now: datetime) -> int:
+    """How many dossiers have a timer due at ``now`` (the worker's backlog gauge)."""
+    return int(tx.one("SELECT COUNT(*) FROM dossiers WHERE next_timer_at <= ?",
+                      (tx.instant_in(now),))[0])
+
+
 def set_next_timer(tx: Tx, dossier_id: int, at: datetime | None) -> None:
     """Re-arm the sweep index of a row whose stored next timer was stale (no event, no
     version change: the index is bookkeeping, not dossier state)."""
