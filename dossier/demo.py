@@ -10,8 +10,10 @@ are repeatable.
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -37,6 +39,8 @@ from dossier.resources import samples
 from dossier.signing import CscRemoteSigner, LocalSigner, PhoneConfirmSigner, Signer
 from dossier.signing.fakes import FakeCscService, FakePhoneService
 from dossier.signing.testpki import TEST_PASSPHRASE, TestPki, build_test_pki
+from dossier.sinks.fakes import FakeSmtpServer, LoopbackReceiver, ReceivedRequest
+from dossier.sinks.webhook import decode_secret, generate_secret, sign
 from dossier.sla import TIMELINESS_LABELS
 from dossier.states import Role, State, Step
 from dossier.testing import FrozenClock
@@ -63,6 +67,7 @@ class Demo:
     shown_unsigned: bool = False
     signed: int = 0
     phone_rejected: bool = False
+    applicants: int = 0
 
     def staff(self, role: Role, agency: str) -> Actor:
         return Actor(id=f"{role.value}-{_SHORT[agency]}", role=role, agency=agency)
@@ -90,7 +95,10 @@ class Demo:
     def submit(self, code: str, name: str, actor: Actor, channel: str, agency: str,
                **fee_basis: int) -> Dossier:
         self.tick()
-        dossier = self.engine.submit(code, applicant={"name": name, "id_number": "001090012345"},
+        self.applicants += 1
+        applicant = {"name": name, "id_number": "001090012345",
+                     "email": f"cong-dan-{self.applicants:02d}@example.vn"}
+        dossier = self.engine.submit(code, applicant=applicant,
                                      channel=channel, actor=actor, agency=agency,
                                      fee_basis=fee_basis or None)
         self.show(None, dossier, "submit", actor)
@@ -223,7 +231,8 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
     # Monday 30 June 2025, 08:00 in Hà Nội: the last day of the district-level rules.
     clock = FrozenClock(datetime(2025, 6, 30, 8, 0, tzinfo=LOCAL_TZ))
     pki = build_test_pki(clock)   # a throw-away PKI: root, CA, signers, valid at the demo's time
-    with FakeCscService(pki, clock=clock) as csc, FakePhoneService(pki, clock=clock) as phone:
+    with FakeCscService(pki, clock=clock) as csc, FakePhoneService(pki, clock=clock) as phone, \
+            LoopbackReceiver() as hook, FakeSmtpServer() as smtp:
         local = LocalSigner.from_pkcs12(pki.pkcs12(pki.signer), TEST_PASSPHRASE, clock=clock)
         signers: dict[str, Signer] = {
             "local": local,
@@ -232,25 +241,85 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
                                         client_secret=phone.client_secret, user_id="signer",
                                         clock=clock),
         }
-        return _run(out_dir, clock, signers, phone, pki, local, echo)
+        return _run(out_dir, clock, signers, phone, pki, local, echo, Receivers(hook, smtp))
+
+
+@dataclass(frozen=True)
+class Receivers:
+    """What the demo's sinks deliver to: a webhook receiver and a mail server, on loopback."""
+
+    hook: LoopbackReceiver
+    smtp: FakeSmtpServer
+
+
+def _write_config(out_dir: Path, receivers: Receivers) -> tuple[Path, dict[str, str]]:
+    """The demo's own ``dossier.toml`` and the environment its secrets come from."""
+    path = out_dir / "dossier.toml"
+    path.write_text(DEMO_CONFIG.format(hook=receivers.hook.url, smtp=receivers.smtp.port),
+                    encoding="utf-8")
+    environ = {
+        # the demo's throw-away audit key, kept beside its database so that `dossier
+        # verify-audit --checkpoint` can be tried on it; a real one lives in the deployment's
+        # secrets, never in the database or the code
+        ENV_VAR: os.environ.get(ENV_VAR) or secrets.token_hex(32),
+        "DEMO_WEBHOOK_SECRET": generate_secret(),
+    }
+    (out_dir / "audit-key.txt").write_text(environ[ENV_VAR] + "\n", encoding="utf-8")
+    return path, environ
+
+
+DEMO_CONFIG = """\
+# Written by `dossier demo`: the deployment the demo runs, as an integrator would write it.
+# Secrets come from the environment only; the payment gateways and signers talk to the demo's
+# in-process fakes, so the demo passes them to Engine.from_config in Python.
+database = "sqlite:///dossier.db"
+audit_key = {{ env = "DOSSIER_AUDIT_KEY" }}
+procedures = []
+
+[[agencies]]
+code = "000.00.05.H12"
+name = "Sở Tư pháp tỉnh Thử Nghiệm"
+level = "department"
+
+[[agencies]]
+code = "000.00.12.H12"
+name = "Ủy ban nhân dân xã Thử Nghiệm"
+short_name = "UBND xã Thử Nghiệm"
+tax_code = "0101234567"
+
+[sinks.partner]                     # an integrator's system, told of every event
+kind = "webhook"
+url = "{hook}"
+secret = {{ env = "DEMO_WEBHOOK_SECRET" }}
+
+[notifiers.mail]
+kind = "smtp"
+host = "127.0.0.1"
+port = {smtp}
+sender = "mot-cua@thu-nghiem.example.vn"
+
+[sinks.citizens]                    # the applicant, by e-mail
+kind = "notify"
+notifier = "mail"
+
+[worker]
+outbox_interval = 5
+"""
 
 
 def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: FakePhoneService,
-         pki: TestPki, local: LocalSigner, echo: Callable[[str], None]) -> list[Dossier]:
+         pki: TestPki, local: LocalSigner, echo: Callable[[str], None],
+         receivers: Receivers) -> list[Dossier]:
     sheets, receipts, apologies, signed = (out_dir / "phieu-kiem-soat", out_dir / "giay-tiep-nhan",
                                            out_dir / "phieu-xin-loi", out_dir / "ky-so")
     # the payment providers are in-process fakes speaking VNPay's and MoMo's real protocols
     vnpay_config, momo_config = demo_vnpay_config(), demo_momo_config()
     provider = FakeProviderService(vnpay_config=vnpay_config, momo_config=momo_config)
-    # the demo's own throw-away audit key (HMAC links), kept beside its database so that
-    # `dossier verify-audit --checkpoint` can be tried on it; a real one lives in the
-    # deployment's secrets, never in the database or the code
-    audit_key = os.environ.get(ENV_VAR) or secrets.token_hex(32)
-    (out_dir / "audit-key.txt").write_text(audit_key + "\n", encoding="utf-8")
-    engine = Engine(f"sqlite:///{out_dir / 'dossier.db'}", clock=clock,
-                    gateways=[VnpayGateway(vnpay_config, transport=provider),
-                              MomoGateway(momo_config, transport=provider)],
-                    signers=signers, audit_key=audit_key)
+    config, environ = _write_config(out_dir, receivers)
+    engine = Engine.from_config(config, environ=environ, clock=clock,
+                                gateways=[VnpayGateway(vnpay_config, transport=provider),
+                                          MomoGateway(momo_config, transport=provider)],
+                                signers=signers)
     for path in samples():
         engine.register(load_procedure(path))
     citizen = Actor(id="cd-0001", role=Role.CITIZEN)
@@ -348,8 +417,48 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
     echo(f"signed PDFs: {signed}/ ({len(documents) - copies} results, {copies} certified "
          "copies; check them with pdfsig, trusting test-root.pem)")
     _checkpoint(engine, out_dir, codes, local, pki, echo)
+    _outflow(engine, config, receivers, environ["DEMO_WEBHOOK_SECRET"], echo)
     engine.close()
     return finals
+
+
+def _outflow(engine: Engine, config: Path, receivers: Receivers, secret: str,
+             echo: Callable[[str], None]) -> None:
+    """The outbox, delivered by the worker's jobs to the sinks dossier.toml names."""
+    echo("== what flowed out: the outbox, delivered through the sinks of dossier.toml")
+    assert engine.deployment is not None
+    worker = Worker.from_settings(engine, engine.deployment.worker)
+    backlog = sum(b.pending for b in engine.outbox_backlog().values())
+    echo(f"config: {config} (agencies, audit key by env, a webhook and a mail notifier)")
+    echo(f"outbox: {backlog} messages waiting; the worker runs each job once:")
+    while True:
+        outcomes = worker.run_all_once()
+        echo("  " + "; ".join(f"{job}: {outcome}" for job, outcome in outcomes.items()))
+        if not any(b.pending for b in engine.outbox_backlog().values()):
+            break
+    hook, smtp = receivers.hook, receivers.smtp
+    types = Counter(request.json()["type"] for request in hook.requests)
+    checked = sum(_signature_ok(secret, request) for request in hook.requests)
+    echo(f"webhook (sink partner, on 127.0.0.1): {len(hook.requests)} messages, {checked} "
+         "with a valid Standard Webhooks signature; " + ", ".join(
+             f"{kind.removeprefix('dossier.')} {n}" for kind, n in sorted(types.items())))
+    # subjects name the dossier ("Hồ sơ 000.00.12.H12-250701-0001 đã được tiếp nhận"): count
+    # them by what they say
+    subjects = Counter(re.sub(r"\S*-\d{6}-\d{4,}", "…", str(mail["Subject"]))
+                       for mail in smtp.messages)
+    echo(f"mail on 127.0.0.1 (SMTP): {len(smtp.messages)} e-mails to applicants")
+    for subject, n in sorted(subjects.items()):
+        echo(f"  {n:>3} × {subject}")
+
+
+def _signature_ok(secret: str, request: ReceivedRequest) -> bool:
+    """What a receiver does with any Standard Webhooks library: recompute ``v1`` over
+    ``id.timestamp.body`` with the shared secret and compare."""
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    expected = sign(decode_secret(secret), headers["webhook-id"],
+                    int(headers["webhook-timestamp"]), request.body)
+    return any(hmac.compare_digest(expected, given)
+               for given in headers["webhook-signature"].split())
 
 
 def _checkpoint(engine: Engine, out_dir: Path, codes: list[str], signer: LocalSigner,
@@ -408,7 +517,8 @@ def _deadlines(demo: Demo, citizen: Actor) -> list[str]:
     permit = demo.fire(permit, "request_supplement", demo.staff(Role.SPECIALIST, COMMUNE),
                        reason="Thiếu bản vẽ mặt bằng móng")
 
-    worker = Worker(engine)
+    assert engine.deployment is not None
+    worker = Worker.from_settings(engine, engine.deployment.worker)
     day = datetime(2025, 7, 3, 8, 0, tzinfo=LOCAL_TZ)
     while day <= datetime(2025, 8, 5, 8, 0, tzinfo=LOCAL_TZ):
         clock.set(day)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from datetime import UTC, datetime
+from typing import Any
 
 #: 12 digits (CCCD) or 9 (old CMND) not inside a longer number or a dossier code's digits
 _ID_NUMBER = re.compile(r"(?<![\d.-])(\d{12}|\d{9})(?![\d.-])")
@@ -44,9 +46,21 @@ class MaskingFormatter(logging.Formatter):
         return mask_id_numbers(super().format(record))
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (not the one at start-up)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure(log_format: str = "text", level: int = logging.INFO) -> None:
     """Log to stderr in ``"text"`` or ``"json"``, replacing the root logger's handlers."""
-    handler = logging.StreamHandler()
+    handler = _Stderr()
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     elif log_format == "text":

@@ -6,6 +6,7 @@ from ``pg_virtualenv`` (see ``.ci/run``); otherwise they are skipped with the re
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import uuid
@@ -335,3 +336,13 @@ def specialist() -> Actor:
 @pytest.fixture
 def leader() -> Actor:
     return Actor(id="ld01", role="leader", agency=AGENCY)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging() -> Iterator[None]:
+    """A test that runs `dossier worker` in-process configures the root logger; put it back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

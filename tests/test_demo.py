@@ -123,3 +123,23 @@ def test_demo_keys_the_ledger_signs_a_checkpoint_and_catches_an_edited_row(demo:
     assert len(statement["key_id"]) == 16
     assert statement["cms"]
     assert not list(demo.out.glob("tamper-copy*"))
+
+
+def test_demo_runs_from_its_own_config_and_delivers_its_events(demo: DemoRun) -> None:
+    import re
+
+    from dossier.config import load_deployment
+
+    printed = demo.printed
+    config = demo.out / "dossier.toml"
+    assert f"config: {config}" in printed
+    deployment = load_deployment(config, environ={"DOSSIER_AUDIT_KEY": "k" * 32,
+                                                  "DEMO_WEBHOOK_SECRET": "whsec_" + "A" * 32})
+    assert set(deployment.sinks) == {"partner", "citizens"}
+    sent = re.search(r"webhook \(sink partner, on 127.0.0.1\): (\d+) messages, (\d+) with a "
+                     r"valid Standard Webhooks signature; .*submit 13", printed)
+    assert sent is not None
+    assert sent.group(1) == sent.group(2)
+    assert "e-mails to applicants" in printed
+    assert "12 × Hồ sơ … đã được tiếp nhận" in printed
+    assert "Xin lỗi và hẹn lại ngày trả kết quả hồ sơ …" in printed

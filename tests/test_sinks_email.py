@@ -115,3 +115,21 @@ def test_the_factory_refuses_bad_settings_by_name(settings: dict[str, object],
     with pytest.raises(InvalidInput, match=error) as refused:
         make_smtp_notifier(**settings)
     assert "secret-pw" not in str(refused.value)
+
+
+@pytest.mark.parametrize("words", [3, 12, 40])
+def test_a_long_vietnamese_subject_keeps_every_space(mail_server: FakeSmtpServer,
+                                                     words: int) -> None:
+    """Folded into several RFC 2047 encoded words, the subject decodes to what was sent
+    (the stdlib's modern folding loses the space between two encoded words)."""
+    subject = f"Xin lỗi và hẹn lại ngày trả kết quả hồ sơ {CODE} " + " ".join(
+        ["giải quyết"] * words)
+    notifier_for(mail_server).send(Notification(
+        id="evt_0002", kind="apology", code=CODE, to="b@example.vn", subject=subject,
+        body="Kính gửi Ông/Bà,", short="x"))
+    (mail,) = mail_server.messages
+    assert mail["Subject"] == subject
+    lines = mail_server.raw[0].split(b"\r\n")
+    assert all(len(line) <= 78 for line in lines)
+    words = [w for line in lines for w in line.split() if w.startswith(b"=?")]
+    assert all(len(word) <= 75 for word in words)  # RFC 2047, section 2

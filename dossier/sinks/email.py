@@ -17,9 +17,12 @@ import hashlib
 import logging
 import smtplib
 import ssl as _ssl
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.message import Message
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate
 from typing import Any
 
 from dossier.errors import InvalidInput
@@ -85,22 +88,29 @@ class SmtpNotifier:
         return (f"SmtpNotifier(host={self.host!r}, port={self.port}, "
                 f"sender={self.sender.addr_spec!r}, password=<hidden>)")
 
-    def compose(self, notification: Notification) -> EmailMessage:
+    def compose(self, notification: Notification) -> Message:
         """The e-mail for ``notification`` (:class:`DeliveryFailed`, permanent, if the
-        recipient is not a usable address)."""
+        recipient is not a usable address).
+
+        Built with the ``compat32`` API on purpose: the modern policy's header folding drops
+        the space between two RFC 2047 encoded words (a long Vietnamese subject arrives as
+        "kếtquả"); :class:`email.header.Header` splits on characters and keeps it."""
         try:
             recipient = parse_address(notification.to, "the applicant's e-mail")
         except ValueError as exc:
             raise DeliveryFailed(f"smtp notifier: {notification.code}: {exc}; correct the "
                                  "dossier's contact", permanent=True) from None
-        mail = EmailMessage()
-        mail["From"] = self.sender
-        mail["To"] = recipient
-        mail["Subject"] = notification.subject
+        # lines of at most 76 characters: every encoded word then fits RFC 2047's 75
+        mail = MIMEText(notification.body, "plain", "utf-8",
+                        policy=compat32.clone(max_line_length=76))
+        mail["From"] = formataddr((self.sender.display_name, self.sender.addr_spec), "utf-8")
+        mail["To"] = recipient.addr_spec
+        # (typeshed types the value as str; the compat32 API takes a Header)
+        subject = Header(notification.subject, "utf-8", header_name="Subject")
+        mail["Subject"] = subject  # type: ignore[assignment]
         mail["Date"] = formatdate(usegmt=True)
         mail["Message-ID"] = message_id(notification, self.sender.domain)
         mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-        mail.set_content(notification.body, charset="utf-8")
         return mail
 
     def send(self, notification: Notification) -> None:
