@@ -42,3 +42,23 @@ def test_outbox_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> N
     assert [line.split()[1:] for line in lines[:2]] == [
         ["dossier.submit", "awaiting_reception"], ["dossier.receive", "digitising"]]
     assert lines[2] == "2 delivered, 0 failed, 0 dead, 0 pruned"
+
+
+def test_deployment_file_checks_as_written(tmp_path: Path) -> None:
+    from dossier.config import load_deployment
+    from dossier.signing.testpki import TEST_PASSPHRASE, shared_test_pki
+    from dossier.sinks.webhook import generate_secret
+
+    match = re.search(r"<!-- deployment:.*?-->\n```toml\n(.*?)```", README, re.S)
+    assert match, "README has no toml block marked deployment"
+    pki = shared_test_pki()
+    (tmp_path / "leader.p12").write_bytes(pki.pkcs12(pki.signer))
+    path = tmp_path / "dossier.toml"
+    path.write_text(match.group(1), encoding="utf-8")
+    deployment = load_deployment(path, environ={
+        "DOSSIER_AUDIT_KEY": "k" * 40, "VNPAY_HASH_SECRET": "s" * 32,
+        "LEADER_P12_PASSPHRASE": TEST_PASSPHRASE.decode(),
+        "PARTNER_WEBHOOK_SECRET": generate_secret()})
+    assert deployment.default_signers == {"000.00.12.H12": "leader"}
+    assert deployment.gateways.agencies_of("vnpay") == {"000.00.12.H12"}
+    assert deployment.worker.metrics_port == 9464
