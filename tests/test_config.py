@@ -247,3 +247,35 @@ def test_any_text_is_a_deployment_or_a_config_error(text: str) -> None:
         return
     with contextlib.suppress(ConfigError):
         build_deployment(data, environ={})
+
+
+def test_a_vendor_package_adds_a_sink_by_entry_point(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed distribution declaring `dossier.sinks` is usable by its name, with no
+    change to dossier (here: a distribution on sys.path, as pip would leave it)."""
+    package = tmp_path / "vendor_sms"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "class Sink:\n"
+        "    def __init__(self, *, name, gateway_url):\n"
+        "        self.name, self.gateway_url = name, gateway_url\n"
+        "    def wants(self, message_type):\n"
+        "        return message_type == 'dossier.receive'\n"
+        "    def deliver(self, message, dossier):\n"
+        "        pass\n"
+        "def make(*, name, gateway_url):\n"
+        "    return Sink(name=name, gateway_url=gateway_url)\n", encoding="utf-8")
+    info = tmp_path / "vendor_sms-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vendor-sms\nVersion: 1.0\n",
+                                   encoding="utf-8")
+    (info / "entry_points.txt").write_text("[dossier.sinks]\nvendor-sms = vendor_sms:make\n",
+                                           encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = write(tmp_path, '[sinks.sms]\nkind = "vendor-sms"\n'
+                           'gateway_url = "https://sms.example.vn"\n')
+    deployment = load_deployment(path, environ={})
+    sink = deployment.sinks["sms"]
+    assert type(sink).__module__ == "vendor_sms"
+    assert sink.wants("dossier.receive")
+    assert not sink.wants("dossier.submit")
