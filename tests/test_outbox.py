@@ -572,6 +572,7 @@ def test_the_outbox_command_lists_retries_and_purges(
 
 def test_the_outbox_command_fails_with_a_message_on_bad_input(
         db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    Engine(db_url).close()  # (the command opens an existing database only)
     assert main(["outbox", "list", "--database", db_url, "--sink", "no such/sink"]) == 1
     assert "sink name" in capsys.readouterr().err
 
