@@ -28,6 +28,7 @@ class Agency:
     code: str
     name: str                          # "Ủy ban nhân dân xã Thử Nghiệm"
     short_name: str = ""               # "UBND xã Thử Nghiệm"
+    place: str = ""                    # the place of the date line: "Thử Nghiệm, ngày …"
     address: str = ""
     tax_code: str = ""                 # mã số thuế of the collecting unit (receipts)
     level: str = "commune"

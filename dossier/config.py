@@ -103,6 +103,7 @@ class AgencySettings(_Strict):
     code: str
     name: str
     short_name: str = ""
+    place: str = ""
     address: str = ""
     tax_code: str = ""
     level: Literal["central", "province", "department", "commune"] = "commune"
@@ -371,7 +372,7 @@ class _Builder:
             try:
                 agencies.append(Agency(
                     code=settings.code, name=settings.name, short_name=settings.short_name,
-                    address=settings.address, tax_code=settings.tax_code,
+                    place=settings.place, address=settings.address, tax_code=settings.tax_code,
                     level=settings.level, parent=settings.parent, signer=settings.signer))
             except DossierError as exc:
                 self.errors.append((f"agencies[{i}]", str(exc)))
