@@ -212,3 +212,39 @@ def test_a_reader_polling_two_concurrent_writers_sees_every_event_once(
     assert sorted(keys(read)) == sorted(expected)  # every one, none twice
     again, _ = read_all(engine)
     assert keys(again) == keys(read)  # the same order on a second reading
+
+
+@pytest.mark.postgres
+def test_a_checkpoint_taken_while_a_writer_is_open_still_verifies_after_it_commits(
+        pg_engine: Engine, db_url: str, clock: FrozenClock, clerk: Actor) -> None:
+    """The event that commits late with a smaller id is outside the checkpoint both when it is
+    taken and when it is verified: no false "rewritten" report."""
+    engine = pg_engine
+    keyed = Engine(db_url, clock=clock, audit_key="a-province-audit-key-0123456789abcdef")
+    try:
+        slow_code, fast_code = submit(keyed, clerk), submit(keyed, clerk)
+        inserted, release = threading.Event(), threading.Event()
+
+        def slow_writer() -> None:
+            kernel = keyed.kernel
+            with kernel.transaction() as tx:
+                kernel.fire(tx, slow_code, Trigger.RECEIVE, clerk, {}, now=kernel.now())
+                inserted.set()
+                assert release.wait(30)
+
+        thread = threading.Thread(target=slow_writer)
+        thread.start()
+        try:
+            assert inserted.wait(30)
+            move(keyed, fast_code, clerk)       # a larger id, committed first
+            statement = keyed.audit_checkpoint()
+        finally:
+            release.set()
+            thread.join(30)
+        assert "below_txid" in statement
+        report = keyed.verify_checkpoint(statement)
+        assert report.ok, report.problems
+        assert keyed.verify_checkpoint(keyed.audit_checkpoint()).ok
+    finally:
+        keyed.close()
+    del engine

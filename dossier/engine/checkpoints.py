@@ -22,10 +22,11 @@ whitespace, ``ensure_ascii=False``, UTF-8):
 
 ``dossier-checkpoint/1`` statements (MAC only, over the object without ``mac``) still verify.
 
-What it does not prove: anything about events after the checkpoint (take them often); and on
-PostgreSQL an event committed after the checkpoint with a smaller id than ``up_to_event``
-(transactions commit out of id order) makes :func:`verify` report a rewrite that is not one:
-take checkpoints when writers are quiet, or retake and compare.
+What it does not prove: anything about events after the checkpoint (take them often). On
+PostgreSQL, where transactions commit out of id order, a checkpoint covers the events of
+transactions below the visibility horizon when it was taken (``below_txid``, the oldest
+transaction then running): an event committed later with a smaller id is outside it then and
+at verification, so it is not mistaken for a rewrite.
 """
 
 from __future__ import annotations
@@ -123,11 +124,17 @@ def take(kernel: Kernel, signer: SignsStatements | None = None) -> dict[str, Any
                            "configure an audit key (Engine(audit_key=…) or DOSSIER_AUDIT_KEY) "
                            "or give a signer")
     with kernel.transaction(write=False) as tx:
-        up_to = repo.max_event_id(tx)
-        heads = repo.ledger_heads(tx, up_to)
+        # PostgreSQL commits out of id order: only events of transactions below the
+        # visibility horizon count, a set that cannot grow (one committing late with a
+        # smaller id is outside it now and at verification)
+        horizon = None if kernel.db.is_sqlite else repo.visibility_horizon(tx)
+        up_to = repo.max_event_id(tx, horizon)
+        heads = repo.ledger_heads(tx, up_to, horizon)
     statement: dict[str, Any] = {
         "format": FORMAT, "taken_at": kernel.now().isoformat(), "up_to_event": up_to,
         "agencies": _agencies(heads)}
+    if horizon is not None:
+        statement["below_txid"] = horizon
     if key is not None:
         statement["key_id"] = key.id
     body = canonical(statement)
@@ -194,12 +201,17 @@ def verify(kernel: Kernel, statement: Any, *,
                                                       "checked (give the trust anchors)"))
     try:
         up_to = int(statement["up_to_event"])
+        horizon = None if statement.get("below_txid") is None \
+            else str(int(statement["below_txid"]))
         then: Mapping[str, Mapping[str, Any]] = statement["agencies"]
         taken_at = datetime.fromisoformat(statement["taken_at"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"checkpoint statement is incomplete: {exc}") from exc
+    if horizon is not None and kernel.db.is_sqlite:
+        raise InvalidInput("this checkpoint was taken on PostgreSQL (below_txid): verify it "
+                           "against that database")
     with kernel.transaction(write=False) as tx:
-        now = _agencies(repo.ledger_heads(tx, up_to))
+        now = _agencies(repo.ledger_heads(tx, up_to, horizon))
         codes = [code for _, code, _, _ in repo.ledger_heads(tx, repo.max_event_id(tx))]
     problems = []
     for agency, was in sorted(then.items()):

@@ -276,18 +276,33 @@ def load_attachments(tx: Tx, dossier_id: int) -> list[Attachment]:
             for r in rows]
 
 
-def max_event_id(tx: Tx) -> int:
-    """The id of the newest event (0 when there is none)."""
-    row = tx.one("SELECT COALESCE(MAX(id), 0) FROM events")
+def max_event_id(tx: Tx, below_txid: str | None = None) -> int:
+    """The id of the newest event (0 when there is none); with ``below_txid`` (PostgreSQL),
+    of the newest written by a transaction below that id."""
+    if below_txid is None:
+        row = tx.one("SELECT COALESCE(MAX(id), 0) FROM events")
+    else:
+        row = tx.one("SELECT COALESCE(MAX(id), 0) FROM events WHERE txid < ?::xid8",
+                     (below_txid,))
     return int(row[0])
 
 
-def ledger_heads(tx: Tx, up_to_event: int) -> list[tuple[str, str, int, str]]:
+def visibility_horizon(tx: Tx) -> str:
+    """PostgreSQL: the oldest transaction id still running (``pg_snapshot_xmin``); every
+    event of a transaction below it has committed (or never will), so the set of such events
+    cannot grow later."""
+    return str(tx.one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0])
+
+
+def ledger_heads(tx: Tx, up_to_event: int,
+                 below_txid: str | None = None) -> list[tuple[str, str, int, str]]:
     """``(agency, code, seq, hash)`` of every dossier's last event with id <= ``up_to_event``
-    (dossiers with none are left out), by agency and code."""
+    (and, on PostgreSQL, written by a transaction below ``below_txid``; dossiers with none are
+    left out), by agency and code."""
+    horizon = "" if below_txid is None else " AND x.txid < ?::xid8"
     rows = tx.all(
         "SELECT d.agency, d.code, e.seq, e.hash FROM dossiers d JOIN events e"
         " ON e.dossier_id = d.id WHERE e.id = (SELECT MAX(x.id) FROM events x"
-        " WHERE x.dossier_id = d.id AND x.id <= ?) ORDER BY d.agency, d.code",
-        (up_to_event,))
+        f" WHERE x.dossier_id = d.id AND x.id <= ?{horizon}) ORDER BY d.agency, d.code",
+        (up_to_event,) if below_txid is None else (up_to_event, below_txid))
     return [(r[0], r[1], int(r[2]), r[3]) for r in rows]
