@@ -31,6 +31,8 @@ APP_PRIVILEGES: dict[str, str] = {
     "receipts": "SELECT, INSERT, UPDATE",
     "documents": "SELECT, INSERT",
     "signature_requests": "SELECT, INSERT, UPDATE",
+    # delivered and dead-lettered messages are deleted (retention, purge)
+    "outbox": "SELECT, INSERT, UPDATE, DELETE",
 }
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 

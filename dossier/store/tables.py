@@ -4,11 +4,16 @@ the migrations and these classes agree.
 Instants are stored in UTC (``timestamptz`` on PostgreSQL; fixed-width UTC text on SQLite,
 in SQLAlchemy's own format so both SQLAlchemy and the hot path read it). JSON is stored as
 text so that the same SQL runs on both databases.
+
+One column exists on PostgreSQL only and is not declared here: ``events.txid`` (``xid8``,
+the writing transaction's id, indexed with ``id``), which the event feed needs there and
+SQLite does not (see migration 0007). :func:`compared` leaves it out of comparisons.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +31,18 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
+
+#: Schema objects a migration makes on PostgreSQL only (column ``table.name``, index name).
+POSTGRES_ONLY = frozenset({"events.txid", "ix_events_txid_id"})
+
+
+def compared(obj: Any, name: str | None, type_: str, reflected: bool,
+             compare_to: Any) -> bool:
+    """Alembic's ``include_object`` hook: everything but :data:`POSTGRES_ONLY`, which these
+    models do not declare (they describe what both databases have)."""
+    if type_ == "column" and name is not None:
+        name = f"{obj.table.name}.{name}"
+    return name not in POSTGRES_ONLY
 
 
 def _instant(nullable: bool = False) -> Column[datetime]:
@@ -333,3 +350,30 @@ class SignatureRequestRow(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text))
     document_sha256: str | None = Field(default=None, sa_column=Column(
         String(64), ForeignKey("blobs.sha256")))
+
+
+class OutboxRow(SQLModel, table=True):
+    """A message for one sink about one event, written with the event (the transactional
+    outbox). ``payload`` is the message's JSON body; ``status`` is pending, delivered or
+    dead; ``lease_until`` is set while a dispatcher delivers it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("sink", "event_id", name="uq_outbox_sink_event"),
+                      Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_order", "sink", "dossier_id", "seq"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    sink: str = Field(sa_column=Column(String(32), nullable=False))
+    dossier_id: int = Field(sa_column=Column(Integer, ForeignKey("dossiers.id"),
+                                             nullable=False))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    event_id: int = Field(sa_column=Column(Integer, ForeignKey("events.id"), nullable=False))
+    message_id: str = Field(sa_column=Column(String(36), nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON, nothing personal
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    attempts: int = Field(sa_column=Column(Integer, nullable=False))
+    next_attempt_at: datetime = Field(sa_column=_instant())
+    lease_until: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(String(255)))
+    created_at: datetime = Field(sa_column=_instant())
+    delivered_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
