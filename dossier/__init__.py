@@ -47,6 +47,8 @@ from dossier.errors import (
     TransitionNotAllowed,
 )
 from dossier.plugins import lazy_exports
+from dossier.public import PublicEvent, PublicStatus
+from dossier.query import Page, WorkItem
 from dossier.records import (
     Attachment,
     ClockPause,
@@ -113,6 +115,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidDocument",
     "InvalidInput",
+    "Page",
     "Payment",
     "PaymentCallback",
     "PaymentError",
@@ -122,6 +125,8 @@ __all__ = [
     "ProcedureConflict",
     "ProcedureDefinitionError",
     "ProcedureNotFound",
+    "PublicEvent",
+    "PublicStatus",
     "Refund",
     "RefundNotAllowed",
     "RefundState",
@@ -139,6 +144,7 @@ __all__ = [
     "SystemClock",
     "TransitionNotAllowed",
     "Trigger",
+    "WorkItem",
     "compute_fee",
     "load_procedure",
     "sample_path",

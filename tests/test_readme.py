@@ -34,3 +34,7 @@ def test_agency_test_example_passes() -> None:
 
 def test_deadlines_example_runs_as_written() -> None:
     exec(compile(_block("deadlines"), "README.md deadlines", "exec"), {})
+
+
+def test_finding_work_example_runs_as_written() -> None:
+    exec(compile(_block("finding"), "README.md finding work", "exec"), {})
