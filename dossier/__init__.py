@@ -48,6 +48,8 @@ from dossier.errors import (
     TransitionNotAllowed,
 )
 from dossier.plugins import lazy_exports
+from dossier.public import PublicEvent, PublicStatus
+from dossier.query import Page, WorkItem
 from dossier.records import (
     Attachment,
     ClockPause,
@@ -123,6 +125,7 @@ __all__ = [
     "OutboxBacklog",
     "OutboxEntry",
     "OutboxStatus",
+    "Page",
     "Payment",
     "PaymentCallback",
     "PaymentError",
@@ -132,6 +135,8 @@ __all__ = [
     "ProcedureConflict",
     "ProcedureDefinitionError",
     "ProcedureNotFound",
+    "PublicEvent",
+    "PublicStatus",
     "Refund",
     "RefundNotAllowed",
     "RefundState",
@@ -149,6 +154,7 @@ __all__ = [
     "SystemClock",
     "TransitionNotAllowed",
     "Trigger",
+    "WorkItem",
     "compute_fee",
     "load_procedure",
     "sample_path",

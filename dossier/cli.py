@@ -10,6 +10,9 @@
                                         check the event hash chain of one dossier or all
                                         (and the ledger against a checkpoint, its signature
                                         against the trusted root certificates)
+    dossier list [--agency A] [--state S...] [--overdue] [--assignee X] [--order O]
+                 [--limit N] [--after CURSOR] [--json] [--config F | --database URL]
+                                        find dossiers: a table (or JSON), one page at a time
     dossier audit checkpoint --out FILE [--database URL]
                       [--sign-p12 FILE [--sign-passphrase-env NAME] [--tsa-url URL]]
                                         a statement of the whole ledger: a MAC under the audit
@@ -30,8 +33,9 @@ Every command that touches a deployment takes ``--config FILE`` (default:
 ``$DOSSIER_CONFIG``): the database, agencies, gateways, signers, sinks and keys come from it
 (see :mod:`dossier.config`). ``--database`` overrides the database; without either it is
 ``$DOSSIER_DATABASE_URL``, else ``sqlite:///dossier.db``. Read-only commands
-(``verify-audit``, ``audit checkpoint``) never create a database: a missing SQLite file is a
-one-line error. ``diagram`` and ``demo`` need no deployment (the demo writes its own).
+(``verify-audit``, ``audit checkpoint``, ``list``) never create a database: a missing SQLite
+file is a one-line error. ``diagram`` and ``demo`` need no deployment (the demo writes its
+own).
 """
 
 from __future__ import annotations
@@ -274,6 +278,29 @@ def _read_file(name: str, option: str) -> bytes:
         raise InvalidInput(f"{option} {name}: cannot be read ({exc.strerror})") from exc
 
 
+def _list(args: argparse.Namespace) -> int:
+    import json
+
+    from dossier.listing import listed, table
+
+    engine = _engine(args, create=False)
+    try:
+        page = engine.find(agency=args.agency, state=args.state, overdue=args.overdue,
+                           assignee=args.assignee, order=args.order, limit=args.limit,
+                           after=args.after)
+        now = engine.clock.now()
+        rows = [listed(d, engine.calendar_for(d.agency), now) for d in page.items]
+    finally:
+        engine.close()
+    if args.json:
+        print(json.dumps({"items": rows, "next": page.next}, ensure_ascii=False, indent=2))
+        return 0
+    print(table(rows))
+    more = f"; more: --after {page.next}" if page.next else ""
+    print(f"{len(rows)} dossier(s){more}")
+    return 0
+
+
 def _audit_checkpoint(args: argparse.Namespace) -> int:
     import json
 
@@ -484,6 +511,25 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a root certificate the checkpoint's signature must chain to "
                              "(repeatable; without it the chain is not checked)")
     verify.set_defaults(run=_verify_audit)
+
+    from dossier.query import ORDERS
+    from dossier.states import State
+
+    listing = sub.add_parser("list", help="find dossiers (read-only): a table or --json")
+    _deployment_options(listing)
+    listing.add_argument("--agency", metavar="A", help="the agency code")
+    listing.add_argument("--state", nargs="+", metavar="S", choices=[s.value for s in State],
+                         help="one or more states")
+    listing.add_argument("--overdue", action="store_true",
+                         help="open, clock running, due date passed")
+    listing.add_argument("--assignee", metavar="X", help="assigned to this officer id")
+    listing.add_argument("--order", choices=list(ORDERS), default="step_due",
+                         help="earliest first (default: step_due)")
+    listing.add_argument("--limit", type=int, default=50, metavar="N",
+                         help="at most N dossiers, 1-500 (default: 50)")
+    listing.add_argument("--after", metavar="CURSOR", help="continue where a page ended")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    listing.set_defaults(run=_list)
 
     audit = sub.add_parser("audit", help="ledger checkpoints")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

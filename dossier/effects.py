@@ -38,6 +38,8 @@ def transition_changes(dossier: Dossier, trigger: Trigger, target: State,
                        data: Mapping[str, Any], at: datetime) -> dict[str, Any]:
     """The fields a transition changes besides the bookkeeping of :func:`after_event`."""
     changes: dict[str, Any] = {"state": target}
+    if target is not dossier.state:  # a new step is a new assignment
+        changes["assignee"] = None
     if trigger is Trigger.RECEIVE and dossier.received_at is None:
         changes["received_at"] = at
     elif trigger is Trigger.PAY:

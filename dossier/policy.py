@@ -12,7 +12,14 @@ Pure functions over tables; the kernel and the services call them and nothing el
   :data:`dossier.states.SYSTEM_COMPLETABLE_STEPS`) and the side exits' roles in
   :data:`dossier.states.SIDE_EXITS`. :func:`authorise_trigger` applies them.
 - **Other actions** (attach, apology letter, payments, refunds, signatures, certified
-  copies) are in :data:`ACTIONS`: a set of roles, or "the role of step X of the procedure".
+  copies, assignment) are in :data:`ACTIONS`: a set of roles, or "the role of step X of the
+  procedure".
+- **Assignment** (phân công). A dossier's current step may be assigned to one officer of
+  the step's role; then only they, or a leader, do the step's work: its trigger, the
+  decisions taken at it (``request_supplement``, ``refuse``) and the step's actions (take the
+  fee, sign the result, certify a copy) — :func:`check_assignment`. ``system`` (a gateway, a
+  remote signer, the timers) is not held back, and neither is the citizen. The assignment
+  ends when the dossier leaves the step: a new step is a new assignment.
 - **On behalf of.** A clerk acting for the citizen (supplement, withdraw) records the citizen
   in ``on_behalf_of``; ``system`` completing ``pay``/``sign`` must name the real payer/signer.
 """
@@ -29,7 +36,15 @@ from dossier.actors import STAFF_ROLES, Actor, check_agency
 from dossier.errors import InvalidInput, PermissionDenied
 from dossier.procedure.model import Procedure
 from dossier.records import Dossier
-from dossier.states import ON_BEHALF_OF_CITIZEN, STEP_BY_TRIGGER, Role, Step, Trigger
+from dossier.states import (
+    ON_BEHALF_OF_CITIZEN,
+    STEP_BY_STATE,
+    STEP_BY_TRIGGER,
+    Role,
+    State,
+    Step,
+    Trigger,
+)
 from dossier.text import Kind
 
 #: Whole numbers in the applicant mapping: far beyond any real entry, well within BIGINT.
@@ -47,6 +62,7 @@ class Action(StrEnum):
     CONFIRM_REFUND = "confirm a refund"
     SIGN_RESULT = "sign the result"
     CERTIFY_COPY = "certify a copy"
+    ASSIGN = "assign the dossier"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +86,15 @@ ACTIONS: Mapping[Action, Permission] = {
     Action.CONFIRM_REFUND: Permission(roles=frozenset({Role.CLERK, Role.LEADER})),
     Action.SIGN_RESULT: Permission(step=Step.SIGN),
     Action.CERTIFY_COPY: Permission(step=Step.CERTIFY),
+    Action.ASSIGN: Permission(roles=frozenset({Role.CLERK, Role.LEADER}),
+                              who="a clerk or leader of the agency does"),
 }
+
+#: Triggers that do the work of the step a dossier is at: held for its assignee.
+ASSIGNED_WORK: frozenset[Trigger] = frozenset(
+    {*STEP_BY_TRIGGER, Trigger.REQUEST_SUPPLEMENT, Trigger.REFUSE})
+#: Who is never held back by an assignment (a leader may take over any step).
+_NOT_HELD: frozenset[Role] = frozenset({Role.LEADER, Role.SYSTEM, Role.CITIZEN})
 
 
 def check_actor(actor: Any) -> Actor:
@@ -106,6 +130,8 @@ def authorise(actor: Actor, dossier: Dossier, action: Action, procedure: Procedu
                           "by poll_signatures"
             raise PermissionDenied(f"{dossier.code}: a {actor.role.value} may not "
                                    f"{action.value} ({allowed})")
+        if STEP_BY_STATE.get(dossier.state) is rule.step:
+            check_assignment(actor, dossier, action.value)
     elif actor.role not in rule.roles:
         who = rule.who or ", ".join(sorted(r.value for r in rule.roles))
         raise PermissionDenied(f"{dossier.code}: a {actor.role.value} may not {action.value} "
@@ -120,6 +146,25 @@ def authorise_trigger(actor: Actor, dossier: Dossier, trigger: str,
         raise PermissionDenied(
             f"{dossier.code}: a {actor.role.value} may not {trigger} in state "
             f"{dossier.state.value} (allowed: {', '.join(sorted(roles))})")
+
+
+def check_assignment(actor: Actor, dossier: Dossier, work: str) -> None:
+    """Raise :class:`PermissionDenied` if the dossier's current step is assigned to someone
+    else and ``actor`` (neither a leader, system nor the citizen) would do its ``work``."""
+    assignee = dossier.assignee
+    if assignee is None or assignee == actor.id or actor.role in _NOT_HELD:
+        return
+    step = STEP_BY_STATE.get(dossier.state)
+    at = f"its {step.value} step" if step is not None else "it"
+    raise PermissionDenied(f"{dossier.code}: {at} is assigned to {assignee}; only they or a "
+                           f"leader may {work} (a clerk or leader can reassign it)")
+
+
+def step_role(procedure: Procedure, state: State) -> Role | None:
+    """Who does the step a dossier waiting in ``state`` is at, by ``procedure``; None when it
+    waits for no one's step (a supplement from the citizen, or closed)."""
+    step = STEP_BY_STATE.get(state)
+    return next((s.role for s in procedure.steps if s.name is step), None) if step else None
 
 
 def submitting_agency(actor: Actor, channel: str, agency: str | None) -> str:
@@ -184,11 +229,16 @@ def check_applicant(applicant: Any) -> dict[str, Any]:
         clean[name] = value
     if not isinstance(clean.get("name"), str):
         raise InvalidInput("applicant['name'] must be non-empty text")
-    id_number = clean.get("id_number")
-    # ASCII digits only: str.isdigit also takes full-width and other scripts' digits
-    if id_number is not None and (not isinstance(id_number, str)
-                                  or not id_number.isascii() or not id_number.isdigit()
-                                  or len(id_number) not in (9, 12)):
-        # never echo the value: it is personal data
-        raise InvalidInput("applicant['id_number'] must be 12 digits (CCCD) or 9 (old CMND)")
+    if clean.get("id_number") is not None:
+        check_id_number("applicant['id_number']", clean["id_number"])
     return clean
+
+
+def check_id_number(field: str, value: Any) -> str:
+    """A citizen ID number: 12 ASCII digits (CCCD) or 9 (old CMND); never echoed in errors."""
+    # ASCII digits only: str.isdigit also takes full-width and other scripts' digits
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() \
+            or len(value) not in (9, 12):
+        # never echo the value: it is personal data
+        raise InvalidInput(f"{field} must be 12 digits (CCCD) or 9 (old CMND)")
+    return value

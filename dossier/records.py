@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from dossier.states import FINAL_STATES, State, portal_status
+from dossier.states import FINAL_STATES, STEP_BY_STATE, Role, State, portal_status
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +66,25 @@ class Dossier:
     updated_at: datetime
     closed_at: datetime | None
     deadlines: Deadlines = NO_DEADLINES
+    #: the officer the current step is assigned to (phân công); None when unassigned. An
+    #: ``assign`` event sets it; leaving the step clears it.
+    assignee: str | None = None
+    #: who does the step the dossier is at (the procedure's role for it); None while it waits
+    #: for the citizen's supplement, and once closed
+    step_role: Role | None = None
+
+    @property
+    def step_due_at(self) -> datetime | None:
+        """When the current step is due: its own budget's due instant, else the dossier's due
+        date (what the step's hand-over is judged against); while waiting for a supplement,
+        the citizen's time to supplement; None before reception and once closed."""
+        d = self.deadlines
+        if self.state is State.AWAITING_SUPPLEMENT:
+            return d.supplement_due_at
+        step = STEP_BY_STATE.get(self.state)
+        if step is None or d.due_at is None:
+            return None
+        return d.steps.get(step.value) or d.due_at
 
     @property
     def due_at(self) -> datetime | None:

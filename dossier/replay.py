@@ -13,18 +13,21 @@ from typing import Any
 
 from dossier.errors import AuditError
 from dossier.records import Dossier, Event
-from dossier.states import FINAL_STATES, State, Trigger
+from dossier.states import FINAL_STATES, Role, State, Trigger
 
 #: Events that record something without moving the dossier: source and target are equal.
 _IN_PLACE = frozenset({Trigger.ATTACH.value, Trigger.EXTEND.value, Trigger.SLA_WARNING.value,
-                       Trigger.OVERDUE.value})
+                       Trigger.OVERDUE.value, Trigger.ASSIGN.value})
 
 
 def check_row(dossier: Dossier, events: Sequence[Event],
-              applicant_digest: Callable[[Mapping[str, Any], str | None], str]) -> None:
+              applicant_digest: Callable[[Mapping[str, Any], str | None], str],
+              step_role: Callable[[State], Role | None] | None = None) -> None:
     """Raise :class:`AuditError` naming the first field of the row that the events do not
     account for (``events`` already verified as a chain). ``applicant_digest(applicant,
-    key_id)`` recomputes the submit event's digest with the key that event was linked with."""
+    key_id)`` recomputes the submit event's digest with the key that event was linked with;
+    ``step_role(state)``, when given, is who the procedure has do the step of a state (the
+    row's ``step_role``, which the work queues select by)."""
     code = dossier.code
 
     def mismatch(name: str, stored: object, replayed: object) -> AuditError:
@@ -55,6 +58,7 @@ def check_row(dossier: Dossier, events: Sequence[Event],
     received_at: datetime | None = None
     closed_at: datetime | None = None
     due_at: str | None = None
+    assignee: str | None = None
     for event in events:
         if event.source != state:
             raise AuditError(code, event.seq, f"starts from {event.source!r}, but the event "
@@ -69,6 +73,10 @@ def check_row(dossier: Dossier, events: Sequence[Event],
             resume = event.source
         elif event.trigger == Trigger.SUPPLEMENT.value:
             resume = None
+        if event.trigger == Trigger.ASSIGN.value:
+            assignee = event.data.get("assignee")
+        elif event.target != event.source:  # a new step is a new assignment
+            assignee = None
         if "due_at" in event.data:
             due_at = event.data["due_at"]
         if State(event.target) in FINAL_STATES and closed_at is None:
@@ -81,7 +89,12 @@ def check_row(dossier: Dossier, events: Sequence[Event],
         ("resume_state", dossier.resume_state.value if dossier.resume_state else None, resume),
         ("received_at", dossier.received_at, received_at),
         ("closed_at", dossier.closed_at, closed_at),
+        ("assignee", dossier.assignee, assignee),
     )
+    if step_role is not None and state is not None:
+        expected = step_role(State(state))
+        checks += (("step_role", dossier.step_role.value if dossier.step_role else None,
+                    expected.value if expected else None),)
     for name, in_row, by_events in checks:
         if in_row != by_events:
             raise mismatch(name, in_row, by_events)

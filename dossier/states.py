@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+#: How a dossier comes in: at the counter, online (the citizen submits), or by post.
+CHANNELS: tuple[str, ...] = ("counter", "online", "post")
+
 
 class Role(StrEnum):
     """Who acts on a dossier."""
@@ -73,11 +76,14 @@ class Trigger(StrEnum):
     EXTEND = "extend"                        # only recorded: apology letter, new appointment
     SLA_WARNING = "sla_warning"              # only recorded: the due date is near
     OVERDUE = "overdue"                      # only recorded: the due date passed while open
+    ASSIGN = "assign"                        # only recorded: the current step given to an
+                                             # officer (phân công)
 
 
 #: Triggers recorded as events but never fired through the rule book.
 RECORDED_ONLY: frozenset[Trigger] = frozenset(
-    {Trigger.SUBMIT, Trigger.ATTACH, Trigger.EXTEND, Trigger.SLA_WARNING, Trigger.OVERDUE})
+    {Trigger.SUBMIT, Trigger.ATTACH, Trigger.EXTEND, Trigger.SLA_WARNING, Trigger.OVERDUE,
+     Trigger.ASSIGN})
 
 FINAL_STATES: frozenset[State] = frozenset(
     {State.RETURNED, State.REFUSED, State.WITHDRAWN, State.STOPPED}
@@ -121,6 +127,8 @@ def trigger_of(step: Step) -> Trigger:
 
 
 STEP_BY_TRIGGER: dict[Trigger, Step] = {trigger: step for step, (_, trigger) in STEP_TABLE.items()}
+#: state → the step a dossier waiting there is at (side-exit and final states are at none)
+STEP_BY_STATE: dict[State, Step] = {state: step for step, (state, _) in STEP_TABLE.items()}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -62,3 +62,7 @@ def test_deployment_file_checks_as_written(tmp_path: Path) -> None:
     assert deployment.default_signers == {"000.00.12.H12": "leader"}
     assert deployment.gateways.agencies_of("vnpay") == {"000.00.12.H12"}
     assert deployment.worker.metrics_port == 9464
+
+
+def test_finding_work_example_runs_as_written() -> None:
+    exec(compile(_block("finding"), "README.md finding work", "exec"), {})

@@ -3,7 +3,8 @@
 The form follows the control sheet of the one-stop-shop rules (Mẫu 02, Thông tư
 01/2018/TT-VPCP; kept by Thông tư 03/2025/TT-VPCP): every hand-over with its time and actor.
 Each hand-over shows its due instant and whether it was early, on time or late (trước hạn /
-đúng hạn / quá hạn), as the engine recorded it in the event.
+đúng hạn / quá hạn), as the engine recorded it in the event. Assignments (phân công) are rows
+of their own, and the officer the current step is assigned to heads the sheet.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ TRIGGER_LABELS = {
     "extend": "Xin lỗi, hẹn lại ngày trả kết quả",
     "sla_warning": "Cảnh báo sắp đến hạn",
     "overdue": "Quá hạn",
+    "assign": "Phân công xử lý",
 }
 CHANNEL_LABELS = {"counter": "Trực tiếp", "online": "Trực tuyến", "post": "Bưu chính"}
 
@@ -57,7 +59,7 @@ def render_control_sheet(dossier: Dossier, procedure: Procedure, events: Sequenc
     rows = []
     for event in events:
         note = event.data.get("reason") or event.data.get("note") or \
-            event.data.get("filename") or ""
+            event.data.get("filename") or _assignment(event)
         actor = event.actor if not event.on_behalf_of else \
             f"{event.actor} (thay mặt {event.on_behalf_of})"
         rows.append({
@@ -74,7 +76,7 @@ def render_control_sheet(dossier: Dossier, procedure: Procedure, events: Sequenc
     deadlines = dossier.deadlines
     return html_environment().get_template("phieu-kiem-soat.html.j2").render(
         dossier=dossier, procedure=procedure, rows=rows,
-        agency=agency_name or dossier.agency,
+        agency=agency_name or dossier.agency, assignee=dossier.assignee or "",
         applicant_name=dossier.applicant.get("name", ""),
         channel=CHANNEL_LABELS.get(dossier.channel, dossier.channel),
         state=STATE_LABELS.get(dossier.state.value, dossier.state.value),
@@ -82,3 +84,12 @@ def render_control_sheet(dossier: Dossier, procedure: Procedure, events: Sequenc
         appointment=local_time(deadlines.appointment_at) if deadlines.extended else "",
         timeliness=TIMELINESS_LABELS.get(deadlines.timeliness or "", ""))
 
+
+
+def _assignment(event: Event) -> str:
+    """What an ``assign`` row says: to whom the step went (or that it went back to no one)."""
+    if event.trigger != "assign":
+        return ""
+    step = event.data.get("step", "")
+    assignee = event.data.get("assignee")
+    return f"Giao bước {step} cho {assignee}" if assignee else f"Thu hồi phân công bước {step}"

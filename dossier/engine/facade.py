@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from dossier import store
 from dossier.actors import Actor
 from dossier.agencies import EMPTY_DIRECTORY, Agency, AgencyDirectory
+from dossier.applicant_keys import ApplicantKeys
 from dossier.audit import ENV_VAR, AuditKeys, verify_chain
 from dossier.calendar import WorkingCalendar
 from dossier.clock import Clock, SystemClock, require_aware
@@ -26,6 +27,7 @@ from dossier.engine.kernel import Kernel
 from dossier.engine.outbox import OutboxSettings
 from dossier.engine.outbox_api import OutboxApi, check_settings, check_sinks
 from dossier.engine.payments_api import PaymentsApi, check_batch
+from dossier.engine.queries_api import QueriesApi
 from dossier.engine.signing_api import SigningApi
 from dossier.errors import InvalidInput
 from dossier.fees import FeeBasis
@@ -33,7 +35,7 @@ from dossier.payments.base import PaymentGateway
 from dossier.payments.receipt import ReceiptIssuer
 from dossier.payments.registry import GatewayRegistry
 from dossier.payments.service import PaymentService, ReceiptSettings, build_registry
-from dossier.policy import check_actor
+from dossier.policy import check_actor, step_role
 from dossier.procedure.model import Procedure
 from dossier.records import Attachment, ClockPause, Dossier, Event
 from dossier.replay import check_row
@@ -53,7 +55,7 @@ CHANNELS = lifecycle.CHANNELS
 log = logging.getLogger("dossier")
 
 
-class Engine(PaymentsApi, SigningApi, OutboxApi):
+class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi):
     """Runs dossiers through their procedures' lifecycles on one database.
 
     ``Engine()`` opens (or creates) ``sqlite:///dossier.db`` in the working directory;
@@ -82,6 +84,15 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
     default signer (``signer=`` may then be left out). :meth:`from_config` builds all of this
     from a ``dossier.toml``.
 
+    ``applicant_key`` (or ``$DOSSIER_APPLICANT_KEY``) indexes applicants' ID numbers by a keyed
+    digest, for ``find(applicant_id=…)`` and :meth:`lookup`: a secret, or several to rotate
+    (see :mod:`dossier.applicant_keys`).
+
+    Reads (:meth:`get`, :meth:`history`, :meth:`attachments`, :meth:`documents`,
+    :meth:`payments`, :meth:`find`…) take an optional ``actor=``: given, the party rules of
+    writes apply (staff of the dossier's agency, the citizen who owns it, ``system``);
+    left out, the caller is trusted server code that has checked who asks itself.
+
     ``create=False`` opens an existing database only: a SQLite file that is not there, or a
     database without the dossier schema, is an error instead of a new empty database (what
     read-only tools want).
@@ -100,6 +111,7 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
                  agencies: AgencyDirectory | Iterable[Agency] | None = None,
                  sinks: Mapping[str, Sink] | None = None,
                  outbox: OutboxSettings | None = None,
+                 applicant_key: ApplicantKeys | bytes | str | Sequence[bytes | str] | None = None,
                  create: bool = True) -> None:
         calendars = dict(calendars or {})
         for agency, calendar in calendars.items():
@@ -116,6 +128,7 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
         self._outbox = check_settings(outbox)
         registry = build_registry(gateways)
         keys = AuditKeys.of(audit_key)
+        applicant_keys = ApplicantKeys.of(applicant_key)
         url = url or DEFAULT_URL
         db = Database(url, in_memory=_is_memory(url), create=create)
         try:
@@ -123,7 +136,7 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
             self._kernel = Kernel(db, clock=clock or SystemClock(), calendars=calendars,
                                   default_calendar=default_calendar
                                   or WorkingCalendar.vietnam(), audit_keys=keys,
-                                  sinks=sinks)
+                                  sinks=sinks, applicant_keys=applicant_keys)
             self._payments = PaymentService(self._kernel, registry, receipt_issuer, receipts)
             self._signing = SigningService(
                 self._kernel, signers or {}, paperwork=paperwork,
@@ -172,6 +185,7 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
             "calendars": deployment.calendars, "agencies": deployment.agencies,
             "receipts": receipts, "audit_key": list(deployment.audit_keys) or None,
             "sinks": deployment.sinks, "outbox": _outbox_settings(deployment),
+            "applicant_key": list(deployment.applicant_keys) or None,
         }
         options.update(overrides)
         engine = cls(database or deployment.database, clock=clock, create=create, **options)
@@ -256,7 +270,7 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
         makes the call fail with :class:`~dossier.errors.ConcurrencyConflict` unless the
         dossier is still at that version (what a user saw on screen). Checks, in order:
         unknown dossier, foreign agency or not the owner, a stale ``if_version``,
-        trigger/state, role, data, guards.
+        trigger/state, role, a step assigned to someone else (:meth:`assign`), data, guards.
 
         Three triggers record more than the event:
 
@@ -332,38 +346,40 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
         with self._kernel.transaction(write=False) as tx:
             return repo.count_due(tx, at)
 
-    def get(self, code: str) -> Dossier:
-        """The dossier as it is now (an immutable snapshot)."""
+    def get(self, code: str, *, actor: Actor | None = None) -> Dossier:
+        """The dossier as it is now (an immutable snapshot); with ``actor``, only if they are a
+        party to it (see the class docstring)."""
         with self._kernel.transaction(write=False) as tx:
-            return self._kernel.load(tx, code)
+            return self._kernel.load_as(tx, code, actor)
 
-    def history(self, code: str) -> list[Event]:
+    def history(self, code: str, *, actor: Actor | None = None) -> list[Event]:
         """The dossier's events, oldest first."""
         with self._kernel.transaction(write=False) as tx:
-            return repo.load_events(tx, self._kernel.load(tx, code).id)
+            return repo.load_events(tx, self._kernel.load_as(tx, code, actor).id)
 
-    def attachments(self, code: str) -> list[Attachment]:
+    def attachments(self, code: str, *, actor: Actor | None = None) -> list[Attachment]:
         """The files attached to the dossier, oldest first."""
         with self._kernel.transaction(write=False) as tx:
-            return repo.load_attachments(tx, self._kernel.load(tx, code).id)
+            return repo.load_attachments(tx, self._kernel.load_as(tx, code, actor).id)
 
-    def read_attachment(self, code: str, sha256: str) -> bytes:
+    def read_attachment(self, code: str, sha256: str, *, actor: Actor | None = None) -> bytes:
         """The content of one of the dossier's attached files."""
         with self._kernel.transaction(write=False) as tx:
-            dossier = self._kernel.load(tx, code)
+            dossier = self._kernel.load_as(tx, code, actor)
             return self._kernel.read_blob(
                 tx, dossier, sha256, (a.sha256 for a in repo.load_attachments(tx, dossier.id)),
                 "attachment")
 
-    def clock_pauses(self, code: str) -> list[ClockPause]:
+    def clock_pauses(self, code: str, *, actor: Actor | None = None) -> list[ClockPause]:
         """The dossier's clock-pause ledger (supplement rounds that stopped the clock)."""
         with self._kernel.transaction(write=False) as tx:
-            return repo.load_pauses(tx, self._kernel.load(tx, code).id)
+            return repo.load_pauses(tx, self._kernel.load_as(tx, code, actor).id)
 
-    def remaining_text(self, code: str, now: datetime | None = None) -> str | None:
+    def remaining_text(self, code: str, now: datetime | None = None, *,
+                       actor: Actor | None = None) -> str | None:
         """"Còn 2 ngày 3 giờ" / "Quá 1 ngày 2 giờ" until the appointment; None before
         reception or once the dossier is closed."""
-        dossier = self.get(code)
+        dossier = self.get(code, actor=actor)
         appointment = dossier.deadlines.appointment_at
         if appointment is None or dossier.is_final:
             return None
@@ -378,14 +394,16 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
     def verify_audit(self, code: str) -> bool:
         """``True`` if the dossier's events match their chain (keyed links checked with this
         engine's audit keys) and the dossier row matches its events (state, version, fee due,
-        amount paid, applicant digest, reception, closing, due date); else
+        amount paid, applicant digest, reception, closing, due date, assignee, step role); else
         :class:`~dossier.errors.AuditError` (``field`` names a row field that was edited)."""
         with self._kernel.transaction(write=False) as tx:
             dossier = self._kernel.load(tx, code)
             events = repo.load_events(tx, dossier.id)
+            procedure = self._kernel.procedure_of(tx, dossier)
         verify_chain(code, events, dossier.head_hash, dossier.event_count,
                      self._kernel.audit_keys)
-        check_row(dossier, events, self._kernel.applicant_digest)
+        check_row(dossier, events, self._kernel.applicant_digest,
+                  lambda state: step_role(procedure, state))
         return True
 
     def audit_checkpoint(self, *, signer: SignsStatements | None = None) -> dict[str, Any]:

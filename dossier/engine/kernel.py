@@ -2,15 +2,16 @@
 
 ::
 
-    move = kernel.check(tx, code, Trigger.APPROVE, actor, data)   # load → party → state
-    after = kernel.apply(tx, move, now)                           #  → role → data → guards
+    move = kernel.check(tx, code, Trigger.APPROVE, actor, data)   # load → party → state → role
+    after = kernel.apply(tx, move, now)                           # → assignee → data → guards
                                                                   # deadlines, event, row
     kernel.record(tx, dossier, Trigger.ATTACH, actor, data=…, now=…)  # an event, no move
 
 :meth:`Kernel.check` loads the dossier, checks the actor is a party to it, that the trigger
-is allowed in its state and to the actor's role (:mod:`dossier.policy`), validates the data,
-the ``if_version`` the caller saw and the guards. :meth:`Kernel.apply` computes the deadlines
-and writes the event, the row (conditional on the version read: a concurrent writer gets
+is allowed in its state and to the actor's role (:mod:`dossier.policy`), that the step is not
+assigned to someone else, validates the data, the ``if_version`` the caller saw and the
+guards. :meth:`Kernel.apply` computes the deadlines (and who does the next step) and writes
+the event, the row (conditional on the version read: a concurrent writer gets
 :class:`~dossier.errors.ConcurrencyConflict`) and the clock-pause ledger, then runs the
 transition hooks (the payment service's: a fee paid ahead completes ``pay`` on arrival in
 ``awaiting_payment``). :meth:`Kernel.record` appends an event that moves no state (attach,
@@ -37,6 +38,7 @@ from typing import Any, TypeVar
 
 from dossier import policy, sla, text
 from dossier.actors import Actor
+from dossier.applicant_keys import NO_APPLICANT_KEYS, ApplicantKeys
 from dossier.audit import NO_KEYS, AuditKeys
 from dossier.calendar import WorkingCalendar
 from dossier.clock import Clock, require_aware
@@ -83,12 +85,15 @@ class Kernel:
                  calendars: Mapping[str, WorkingCalendar],
                  default_calendar: WorkingCalendar,
                  audit_keys: AuditKeys = NO_KEYS,
-                 sinks: Mapping[str, Sink] = _NO_SINKS) -> None:
+                 sinks: Mapping[str, Sink] = _NO_SINKS,
+                 applicant_keys: ApplicantKeys = NO_APPLICANT_KEYS) -> None:
         self.db = db
         #: where events go after commit, by name (the outbox rows name them)
         self.sinks: Mapping[str, Sink] = MappingProxyType(dict(sinks))
         self.clock = clock
         self.audit_keys = audit_keys
+        #: index the applicant's ID number (see :mod:`dossier.applicant_keys`)
+        self.applicant_keys = applicant_keys
         self.calendars = dict(calendars)
         self.default_calendar = default_calendar
         self.procedures = ProcedureCatalog()
@@ -141,6 +146,13 @@ class Kernel:
         policy.check_party(actor, dossier)
         return dossier
 
+    def load_as(self, tx: Tx, code: str, actor: Actor | None) -> Dossier:
+        """The dossier for a read: checked against ``actor``'s party rules when one is given
+        (without one the caller is trusted server code)."""
+        if actor is None:
+            return self.load(tx, code)
+        return self.load_for(tx, code, policy.check_actor(actor))
+
     def procedure_of(self, tx: Tx, dossier: Dossier) -> Procedure:
         """The procedure version the dossier keeps for life."""
         return self.procedures.get(tx, dossier.procedure_code, dossier.procedure_version)
@@ -183,9 +195,10 @@ class Kernel:
               pending: Collection[str] = ()) -> Move:
         """Everything ``fire`` checks, in its documented order: the dossier exists, the actor
         is a party, the version is the one the caller saw (a stale version is a conflict
-        whatever else changed), the trigger is allowed in the state, to the role, the data is
-        valid, the guards pass (except those ``pending``: the
-        ones the caller is about to satisfy, e.g. the signed result not made yet)."""
+        whatever else changed), the trigger is allowed in the state, to the role, the step is
+        not assigned to someone else, the data is valid, the guards pass (except those
+        ``pending``: the ones the caller is about to satisfy, e.g. the signed result not made
+        yet)."""
         before = self.load(tx, dossier) if isinstance(dossier, str) else dossier
         policy.check_party(actor, before)
         if if_version is not None:  # a stale screen is told so before anything it shows
@@ -196,6 +209,8 @@ class Kernel:
         rules = book.candidates(before.state, name)
         policy.authorise_trigger(actor, before, name, book.allowed_roles(before.state, name))
         trigger = Trigger(name)
+        if trigger in policy.ASSIGNED_WORK:
+            policy.check_assignment(actor, before, trigger.value)
         clean = validate_trigger_data(trigger, data, procedure)
         if trigger is Trigger.RECEIVE:
             _check_arrival(before, clean, now)
@@ -215,6 +230,7 @@ class Kernel:
         after = self.record(tx, before, trigger, move.actor, target=target, now=now,
                             on_behalf_of=move.on_behalf_of,
                             data={**move.data, **change.event_data}, deadlines=change.deadlines,
+                            step_role=policy.step_role(move.procedure, target),
                             **transition_changes(before, trigger, target, move.data, now))
         if change.pause_end is not None:
             end = change.pause_end

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dossier import policy, sla, text
+from dossier import policy, sla, states, text
 from dossier.actors import Actor
 from dossier.audit import GENESIS
 from dossier.clock import LOCAL_TZ, local_date
@@ -32,7 +32,7 @@ from dossier.trigger_data import validate_trigger_data
 
 log = logging.getLogger("dossier")
 
-CHANNELS = ("counter", "online", "post")
+CHANNELS = states.CHANNELS
 MAX_ATTACHMENT = 50 * 1024 * 1024
 #: A fee due no dossier reaches (a trillion VND), far inside BIGINT (9.2 × 10**18).
 MAX_FEE_DUE = 10**12
@@ -111,7 +111,8 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
             owner=actor.id if actor.role is Role.CITIZEN else None,
             applicant=clean_applicant, fee_due=fee_due,
             paid_amount=0, version=0, event_count=0, head_hash=GENESIS, submitted_at=now,
-            received_at=None, updated_at=now, closed_at=None)
+            received_at=None, updated_at=now, closed_at=None,
+            step_role=policy.step_role(procedure, State.AWAITING_RECEPTION))
         # the first event has no row to update yet: the row is inserted with it
         event = chain_event(
             draft, trigger=Trigger.SUBMIT.value, source=None,
@@ -123,7 +124,10 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
                       clean_applicant, key.id if key is not None else None)},
             key=key)
         dossier = after_event(draft, event)
-        dossier = replace(dossier, id=repo.insert_dossier(tx, dossier, basis.as_dict()))
+        id_number = clean_applicant.get("id_number")
+        indexed = kernel.applicant_keys.digest(id_number) if id_number else None
+        dossier = replace(dossier, id=repo.insert_dossier(tx, dossier, basis.as_dict(),
+                                                          applicant_key_digest=indexed))
         kernel.write_event(tx, dossier, event)
     log.info("%s submitted (%s %s, %s) by %s", dossier.code, procedure.code,
              procedure.version, channel, actor.id)

@@ -138,17 +138,17 @@ class PaymentsApi:
         """Produce receipts numbered but not issued yet (the issuer failed); return how many."""
         return self._payments.receipts.issue()
 
-    def payments(self, code: str) -> list[Payment]:
-        """The dossier's payment attempts, oldest first."""
-        return self._payments.reports.payments(code)
+    def payments(self, code: str, *, actor: Actor | None = None) -> list[Payment]:
+        """The dossier's payment attempts, oldest first (``actor``: see :class:`Engine`)."""
+        return self._payments.reports.payments(code, actor)
 
-    def refunds(self, code: str) -> list[Refund]:
+    def refunds(self, code: str, *, actor: Actor | None = None) -> list[Refund]:
         """The dossier's refunds, oldest first."""
-        return self._payments.reports.refunds(code)
+        return self._payments.reports.refunds(code, actor)
 
-    def receipts(self, code: str) -> list[StoredReceipt]:
+    def receipts(self, code: str, *, actor: Actor | None = None) -> list[StoredReceipt]:
         """The dossier's e-receipts (one per succeeded payment), oldest first."""
-        return self._payments.reports.receipts(code)
+        return self._payments.reports.receipts(code, actor)
 
     def payment_callbacks(self, *, order_ref: str | None = None,
                           review: bool = False) -> list[PaymentCallback]:

@@ -78,14 +78,16 @@ class SigningApi:
                                             certifier_name=certifier_name,
                                             certifier_title=certifier_title)
 
-    def documents(self, code: str) -> list[DocumentRecord]:
-        """The dossier's signed documents (results, certified copies), oldest first."""
-        return self._signing.documents(code)
+    def documents(self, code: str, *, actor: Actor | None = None) -> list[DocumentRecord]:
+        """The dossier's signed documents (results, certified copies), oldest first
+        (``actor``: see :class:`Engine`)."""
+        return self._signing.documents(code, actor)
 
-    def read_document(self, code: str, sha256: str) -> bytes:
+    def read_document(self, code: str, sha256: str, *, actor: Actor | None = None) -> bytes:
         """The bytes of one of the dossier's documents."""
-        return self._signing.read_document(code, sha256)
+        return self._signing.read_document(code, sha256, actor)
 
-    def signature_requests(self, code: str) -> list[SignatureRequest]:
+    def signature_requests(self, code: str, *,
+                           actor: Actor | None = None) -> list[SignatureRequest]:
         """The dossier's remote signature requests, oldest first."""
-        return self._signing.signature_requests(code)
+        return self._signing.signature_requests(code, actor)

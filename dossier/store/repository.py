@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from dossier.records import NO_DEADLINES, Attachment, ClockPause, Deadlines, Dossier, Event
-from dossier.states import State
+from dossier.states import Role, State
 from dossier.store.database import Tx
 
 _DOSSIER_COLUMNS = (
@@ -17,7 +17,9 @@ _DOSSIER_COLUMNS = (
     "applicant, fee_due, paid_amount, version, event_count, head_hash, submitted_at, "
     "received_at, updated_at, closed_at, clock_started_at, due_at, appointment_at, warning_at, "
     "step_due, paused_at, supplement_due_at, warned_for, overdue_for, extended, timeliness, "
-    "next_timer_at")
+    "next_timer_at, assignee, step_role")
+#: what the work queues select and order by, written with every change of the row
+_QUEUE_SETS = "assignee = ?, step_role = ?, step_due_at = ?"
 _DEADLINE_SETS = (
     "clock_started_at = ?, due_at = ?, appointment_at = ?, warning_at = ?, step_due = ?,"
     " paused_at = ?, supplement_due_at = ?, warned_for = ?, overdue_for = ?, extended = ?,"
@@ -46,7 +48,8 @@ def _dossier(tx: Tx, row: Any) -> Dossier:
         version=row[12], event_count=row[13], head_hash=row[14],
         submitted_at=tx.instant_out(row[15]),  # type: ignore[arg-type]
         received_at=tx.instant_out(row[16]), updated_at=tx.instant_out(row[17]),  # type: ignore[arg-type]
-        closed_at=tx.instant_out(row[18]), deadlines=_deadlines(tx, row))
+        closed_at=tx.instant_out(row[18]), deadlines=_deadlines(tx, row), assignee=row[31],
+        step_role=Role(row[32]) if row[32] else None)
 
 
 def _deadlines(tx: Tx, row: Any) -> Deadlines:
@@ -83,16 +86,23 @@ def list_dossier_codes(tx: Tx, agency: str | None = None) -> list[str]:
                                  (agency,))]
 
 
-def insert_dossier(tx: Tx, d: Dossier, fee_basis: Mapping[str, Any]) -> int:
+def insert_dossier(tx: Tx, d: Dossier, fee_basis: Mapping[str, Any],
+                   applicant_key_digest: str | None = None) -> int:
+    """Insert a new dossier; ``applicant_key_digest`` indexes its applicant's ID number (see
+    :mod:`dossier.applicant_keys`)."""
     row = tx.one(
         "INSERT INTO dossiers (code, procedure_code, procedure_version, agency, channel, state,"
         " resume_state, owner, applicant, fee_basis, fee_due, paid_amount, version, event_count,"
-        " head_hash, submitted_at, received_at, updated_at, closed_at, step_due, extended)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " head_hash, submitted_at, received_at, updated_at, closed_at, step_due, extended,"
+        " assignee, step_role, step_due_at, applicant_key_digest)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
         (d.code, d.procedure_code, d.procedure_version, d.agency, d.channel, d.state.value,
          None, d.owner, dumps(dict(d.applicant)), dumps(dict(fee_basis)), d.fee_due,
          d.paid_amount, d.version, d.event_count, d.head_hash, tx.instant_in(d.submitted_at),
-         None, tx.instant_in(d.updated_at), None, "{}", False))
+         None, tx.instant_in(d.updated_at), None, "{}", False, d.assignee,
+         d.step_role.value if d.step_role else None, tx.instant_in(d.step_due_at),
+         applicant_key_digest))
     return int(row[0])
 
 
@@ -102,22 +112,27 @@ def update_dossier(tx: Tx, before: Dossier, after: Dossier) -> bool:
         changed = tx.execute(
             "UPDATE dossiers SET state = ?, resume_state = ?, paid_amount = ?, version = ?,"
             " event_count = ?, head_hash = ?, received_at = ?, updated_at = ?, closed_at = ?, "
-            + _DEADLINE_SETS + " WHERE id = ? AND version = ?",
+            + _DEADLINE_SETS + ", " + _QUEUE_SETS + " WHERE id = ? AND version = ?",
             (after.state.value, after.resume_state.value if after.resume_state else None,
              after.paid_amount, after.version, after.event_count, after.head_hash,
              tx.instant_in(after.received_at), tx.instant_in(after.updated_at),
              tx.instant_in(after.closed_at), *_deadline_values(tx, after.deadlines),
-             before.id, before.version))
+             *_queue_values(tx, after), before.id, before.version))
         return changed == 1
     changed = tx.execute(
         "UPDATE dossiers SET state = ?, resume_state = ?, paid_amount = ?, version = ?,"
-        " event_count = ?, head_hash = ?, received_at = ?, updated_at = ?, closed_at = ?"
-        " WHERE id = ? AND version = ?",
+        " event_count = ?, head_hash = ?, received_at = ?, updated_at = ?, closed_at = ?, "
+        + _QUEUE_SETS + " WHERE id = ? AND version = ?",
         (after.state.value, after.resume_state.value if after.resume_state else None,
          after.paid_amount, after.version, after.event_count, after.head_hash,
          tx.instant_in(after.received_at), tx.instant_in(after.updated_at),
-         tx.instant_in(after.closed_at), before.id, before.version))
+         tx.instant_in(after.closed_at), *_queue_values(tx, after), before.id,
+         before.version))
     return changed == 1
+
+
+def _queue_values(tx: Tx, d: Dossier) -> tuple[Any, ...]:
+    return (d.assignee, d.step_role.value if d.step_role else None, tx.instant_in(d.step_due_at))
 
 
 def insert_event(tx: Tx, dossier_id: int, e: Event) -> int:

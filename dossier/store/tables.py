@@ -69,8 +69,19 @@ class DossierRow(SQLModel, table=True):
     """The current state of a dossier; its history is in ``events``."""
 
     __tablename__ = "dossiers"
-    __table_args__ = (Index("ix_dossiers_agency_state", "agency", "state"),
-                      Index("ix_dossiers_next_timer_at", "next_timer_at"))
+    # the finding indexes (migration 0008): each serves an order of Engine.find or the work
+    # queue as a range scan, ending in id so that a keyset cursor resumes inside the range
+    __table_args__ = (Index("ix_dossiers_next_timer_at", "next_timer_at"),
+                      Index("ix_dossiers_queue", "agency", "step_role", "assignee",
+                            "step_due_at", "id"),
+                      Index("ix_dossiers_agency_state_step_due", "agency", "state",
+                            "step_due_at", "id"),
+                      Index("ix_dossiers_agency_due", "agency", "due_at", "id"),
+                      Index("ix_dossiers_agency_submitted", "agency", "submitted_at", "id"),
+                      Index("ix_dossiers_agency_updated", "agency", "updated_at", "id"),
+                      Index("ix_dossiers_assignee", "assignee", "step_due_at", "id"),
+                      Index("ix_dossiers_owner", "owner", "submitted_at", "id"),
+                      Index("ix_dossiers_applicant_key_digest", "applicant_key_digest"))
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
@@ -106,6 +117,12 @@ class DossierRow(SQLModel, table=True):
     timeliness: str | None = Field(default=None, sa_column=Column(String(16)))
     # the sweep's index: the earliest timer still to fire, NULL when none
     next_timer_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    # finding work (Dossier.assignee, .step_role, .step_due_at), written with every change
+    assignee: str | None = Field(default=None, sa_column=Column(String(128)))
+    step_role: str | None = Field(default=None, sa_column=Column(String(16)))
+    step_due_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    # HMAC-SHA256 of the applicant's ID number under the applicant key (never the number)
+    applicant_key_digest: str | None = Field(default=None, sa_column=Column(String(64)))
 
 
 class ClockPauseRow(SQLModel, table=True):

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from dossier.actors import Actor
 from dossier.clock import LOCAL_TZ, local_date
 from dossier.engine.kernel import Kernel
 from dossier.payments.reconcile import PaymentRecord, ReconciliationReport, StatementLine, reconcile
@@ -40,17 +41,18 @@ class Reports:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
 
-    def payments(self, code: str) -> list[Payment]:
+    def payments(self, code: str, actor: Actor | None = None) -> list[Payment]:
         with self.kernel.transaction(write=False) as tx:
-            return [s.record for s in prepo.payments_of(tx, self.kernel.load(tx, code).id)]
+            dossier = self.kernel.load_as(tx, code, actor)
+            return [s.record for s in prepo.payments_of(tx, dossier.id)]
 
-    def refunds(self, code: str) -> list[Refund]:
+    def refunds(self, code: str, actor: Actor | None = None) -> list[Refund]:
         with self.kernel.transaction(write=False) as tx:
-            return prepo.refunds_of(tx, self.kernel.load(tx, code).id)
+            return prepo.refunds_of(tx, self.kernel.load_as(tx, code, actor).id)
 
-    def receipts(self, code: str) -> list[StoredReceipt]:
+    def receipts(self, code: str, actor: Actor | None = None) -> list[StoredReceipt]:
         with self.kernel.transaction(write=False) as tx:
-            return prepo.receipts_of(tx, self.kernel.load(tx, code).id)
+            return prepo.receipts_of(tx, self.kernel.load_as(tx, code, actor).id)
 
     def callbacks(self, *, order_ref: str | None, review_only: bool) -> list[PaymentCallback]:
         with self.kernel.transaction(write=False) as tx:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from dossier.actors import Actor
 from dossier.documents.base import Paperwork
 from dossier.engine.kernel import Kernel
 from dossier.records import DocumentRecord, SignatureRequest
@@ -52,23 +53,24 @@ class SigningService:
         self.results = Results(kernel, self.signers, self.requests.settle)
         self.copies = Copies(kernel, self.signers, certification_book)
 
-    def documents(self, code: str) -> list[DocumentRecord]:
+    def documents(self, code: str, actor: Actor | None = None) -> list[DocumentRecord]:
         """The dossier's signed documents (results, certified copies), oldest first."""
         with self.kernel.transaction(write=False) as tx:
-            return srepo.documents_of(tx, self.kernel.load(tx, code).id)
+            return srepo.documents_of(tx, self.kernel.load_as(tx, code, actor).id)
 
-    def read_document(self, code: str, sha256: str) -> bytes:
+    def read_document(self, code: str, sha256: str, actor: Actor | None = None) -> bytes:
         """The content of one of the dossier's signed documents."""
         with self.kernel.transaction(write=False) as tx:
-            dossier = self.kernel.load(tx, code)
+            dossier = self.kernel.load_as(tx, code, actor)
             return self.kernel.read_blob(tx, dossier, sha256,
                                          (d.sha256 for d in srepo.documents_of(tx, dossier.id)),
                                          "document")
 
-    def signature_requests(self, code: str) -> list[SignatureRequest]:
+    def signature_requests(self, code: str, actor: Actor | None = None) -> list[SignatureRequest]:
         """The dossier's remote signature requests, oldest first."""
         with self.kernel.transaction(write=False) as tx:
-            return [s.record for s in srepo.requests_of(tx, self.kernel.load(tx, code).id)]
+            dossier = self.kernel.load_as(tx, code, actor)
+            return [s.record for s in srepo.requests_of(tx, dossier.id)]
 
 
 __all__ = [
