@@ -507,6 +507,7 @@ def _deadlines(demo: Demo, citizen: Actor) -> list[str]:
     late = demo.submit(CRIMINAL_RECORD, "Trịnh Văn N", clerk_p, "counter", PROVINCE, copies=1)
     late = demo.run_steps(late, until=State.PROCESSING)
     apology = demo.submit(CRIMINAL_RECORD, "Lý Thị P", citizen, "online", PROVINCE, copies=2)
+    _queues(demo, late)
     apology = demo.run_steps(apology, until=State.PROCESSING)
     posted = demo.submit(CRIMINAL_RECORD, "Mai Văn Q", clerk_p, "post", PROVINCE, copies=1)
     posted = demo.fire(posted, "receive", clerk_p,
@@ -539,6 +540,25 @@ def _deadlines(demo: Demo, citizen: Actor) -> list[str]:
             apology = demo.run_steps(apology)
         day += timedelta(days=1)
     return [late.code, apology.code, posted.code, permit.code]
+
+
+def _queues(demo: Demo, dossier: Dossier) -> None:
+    """The province's work queues at one moment: the leader assigns a dossier (phân công),
+    which then heads its officer's queue; the clerk's queue is what waits for reception."""
+    engine, echo = demo.engine, demo.out
+    leader = demo.staff(Role.LEADER, PROVINCE)
+    specialist = demo.staff(Role.SPECIALIST, PROVINCE)
+    demo.tick()
+    engine.assign(dossier.code, specialist, actor=leader)
+    echo(f"{demo.clock.now().astimezone(LOCAL_TZ):%d/%m %H:%M}  {dossier.code:<28} "
+         f"{'assign':<19} {leader.id} giao cho {specialist.id}")
+    for who in (demo.staff(Role.CLERK, PROVINCE), specialist):
+        page = engine.queue(who, limit=10)
+        echo(f"{'':11} work queue of {who.id} ({who.role.value}): {len(page.items)}")
+        for item in page.items:
+            mark = "*" if item.assigned else " "
+            echo(f"{'':13}{mark} {item.dossier.code:<28} {item.dossier.state.value:<20} "
+                 f"{item.remaining_text or 'chưa tiếp nhận'}")
 
 
 def _scan(name: str, at: datetime) -> bytes:

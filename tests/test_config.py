@@ -283,7 +283,8 @@ def test_a_vendor_package_adds_a_sink_by_entry_point(tmp_path: Path,
 
 def test_the_applicant_key_from_the_file_indexes_id_numbers(tmp_path: Path) -> None:
     path = write(tmp_path, 'database = "sqlite://"\napplicant_key = { env = "APPLICANT_KEY" }\n')
-    engine = Engine.from_config(path, environ={"APPLICANT_KEY": "a-province-digest-key-" + "0123456789" * 4})
+    key = "a-province-digest-key-" + "0123456789" * 4
+    engine = Engine.from_config(path, environ={"APPLICANT_KEY": key})
     try:
         engine.register(make_procedure("9.000001", ["receive", "process", "return"]))
         clerk = Actor(id="nv01", role=Role.CLERK, agency="000.00.12.H12")

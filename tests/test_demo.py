@@ -143,3 +143,12 @@ def test_demo_runs_from_its_own_config_and_delivers_its_events(demo: DemoRun) ->
     assert "e-mails to applicants" in printed
     assert "12 × Hồ sơ … đã được tiếp nhận" in printed
     assert "Xin lỗi và hẹn lại ngày trả kết quả hồ sơ …" in printed
+
+
+def test_demo_shows_work_queues_with_an_assignment(demo: DemoRun) -> None:
+    printed = demo.printed
+    assert "assign              leader-tinh giao cho specialist-tinh" in printed
+    clerk = printed.index("work queue of clerk-tinh (clerk): 1")
+    officer = printed.index("work queue of specialist-tinh (specialist): 1", clerk)
+    assert "awaiting_reception   chưa tiếp nhận" in printed[clerk:officer]
+    assert "* 000.00.05.H12-" in printed[officer:officer + 200]
