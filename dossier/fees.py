@@ -18,6 +18,11 @@ class Document:
     copies: int = 1
 
 
+#: Plausibility bounds (not law): far above any real request, low enough that a fee computed
+#: from them stays a small integer and a typo (10**9 pages) is refused at submit.
+MAX_BASIS: dict[str, int] = {"pages": 100_000, "copies": 10_000, "documents": 1_000}
+
+
 @dataclass(frozen=True, kw_only=True)
 class FeeBasis:
     """What a fee depends on: the documents (pages × copies) of the request."""
@@ -56,9 +61,14 @@ class FeeBasis:
                 if not isinstance(number, int) or isinstance(number, bool) or number < 1:
                     raise InvalidInput(
                         f"fee_basis document {index}: {name} must be a positive integer")
+                if number > MAX_BASIS[name]:
+                    raise InvalidInput(f"fee_basis document {index}: {name} must be at most "
+                                       f"{MAX_BASIS[name]:,}")
             documents.append(Document(pages=pages, copies=copies))
         if not documents:
             raise InvalidInput("fee_basis lists no documents")
+        if len(documents) > MAX_BASIS["documents"]:
+            raise InvalidInput(f"fee_basis lists more than {MAX_BASIS['documents']} documents")
         return cls(documents=tuple(documents))
 
     def as_dict(self) -> dict[str, Any]:

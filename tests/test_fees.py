@@ -259,3 +259,16 @@ def test_every_fee_is_a_non_negative_int(rule: FeeRule, pages: int, copies: int)
 def test_parse_rejects_anything_but_a_positive_integer_page_count(pages: Any) -> None:
     with pytest.raises(InvalidInput):
         FeeBasis.parse({"pages": pages})
+
+
+@pytest.mark.parametrize(("basis", "message"), [
+    ({"pages": 100_001}, "pages must be at most 100,000"),
+    ({"copies": 10**12}, "copies must be at most 10,000"),
+    ({"documents": [{"pages": 1}] * 1001}, "more than 1000 documents"),
+])
+def test_a_fee_basis_beyond_any_real_request_is_refused(basis: dict[str, object],
+                                                         message: str) -> None:
+    from dossier.fees import FeeBasis
+
+    with pytest.raises(InvalidInput, match=message):
+        FeeBasis.parse(basis)
