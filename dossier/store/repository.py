@@ -83,17 +83,25 @@ def list_dossier_codes(tx: Tx, agency: str | None = None) -> list[str]:
                                  (agency,))]
 
 
-def insert_dossier(tx: Tx, d: Dossier, fee_basis: Mapping[str, Any]) -> int:
+def insert_dossier(tx: Tx, d: Dossier, fee_basis: Mapping[str, Any],
+                   case: str | None = None) -> int:
     row = tx.one(
         "INSERT INTO dossiers (code, procedure_code, procedure_version, agency, channel, state,"
         " resume_state, owner, applicant, fee_basis, fee_due, paid_amount, version, event_count,"
-        " head_hash, submitted_at, received_at, updated_at, closed_at, step_due, extended)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " head_hash, submitted_at, received_at, updated_at, closed_at, step_due, extended,"
+        " case_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
         (d.code, d.procedure_code, d.procedure_version, d.agency, d.channel, d.state.value,
          None, d.owner, dumps(dict(d.applicant)), dumps(dict(fee_basis)), d.fee_due,
          d.paid_amount, d.version, d.event_count, d.head_hash, tx.instant_in(d.submitted_at),
-         None, tx.instant_in(d.updated_at), None, "{}", False))
+         None, tx.instant_in(d.updated_at), None, "{}", False, case))
     return int(row[0])
+
+
+def dossier_case(tx: Tx, dossier_id: int) -> str | None:
+    """The special case the dossier declared at submission (``procedure.cases``), if any."""
+    row = tx.one("SELECT case_id FROM dossiers WHERE id = ?", (dossier_id,))
+    return None if row is None else row[0]
 
 
 def update_dossier(tx: Tx, before: Dossier, after: Dossier) -> bool:
@@ -140,6 +148,13 @@ def load_events(tx: Tx, dossier_id: int) -> list[Event]:
     rows = tx.all(f"SELECT {_EVENT_COLUMNS} FROM events WHERE dossier_id = ? ORDER BY seq, id",
                   (dossier_id,))
     return [Event(**event_fields(tx, r)) for r in rows]
+
+
+def count_events(tx: Tx, dossier_id: int, trigger: str) -> int:
+    """How many events of ``trigger`` the dossier has."""
+    row = tx.one("SELECT COUNT(*) FROM events WHERE dossier_id = ? AND trigger = ?",
+                 (dossier_id, trigger))
+    return int(row[0])
 
 
 def next_counter(tx: Tx, scope: str, key: str) -> int:
