@@ -11,7 +11,8 @@
 is allowed in its state and to the actor's role (:mod:`dossier.policy`), validates the data,
 the ``if_version`` the caller saw and the guards. :meth:`Kernel.apply` computes the deadlines
 and writes the event, the row (conditional on the version read: a concurrent writer gets
-:class:`~dossier.errors.ConcurrencyConflict`) and the clock-pause ledger, then runs the
+:class:`~dossier.errors.ConcurrencyConflict`), the clock-pause ledger and the digitisation
+records (``digitise``, ``return_result``: :mod:`dossier.digitisation`), then runs the
 transition hooks (the payment service's: a fee paid ahead completes ``pay`` on arrival in
 ``awaiting_payment``). :meth:`Kernel.record` appends an event that moves no state (attach,
 apology letter, timers). All of it inside the caller's transaction: the caller decides what
