@@ -46,7 +46,7 @@ def _build(path: Path, due: int, size: int) -> None:
     engine.register(load_procedure(sample_path("ly-lich-tu-phap.toml")))
     clerk = Actor(id="nv01", role="clerk", agency=AGENCY)
     for _ in range(due):
-        code = engine.submit("2.000488", applicant={"name": "Nguyễn Văn A"}, channel="counter",
+        code = engine.submit("3.000333", applicant={"name": "Nguyễn Văn A"}, channel="counter",
                              actor=clerk).code
         engine.fire(code, "receive", actor=clerk)
     template = engine.get(code)

@@ -39,9 +39,10 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from dossier import Actor, Engine, sample_path  # noqa: E402
-from dossier.procedure import load_procedure  # noqa: E402
+from dossier.procedure import Procedure, load_procedure  # noqa: E402
+from dossier.procedure.model import MAX_COPIES  # noqa: E402
 
-PROCEDURE = "chung-thuc-ban-sao-dien-tu.toml"
+PROCEDURE = "chung-thuc-ban-sao-dien-tu-2025-11.toml"  # in force from 1/11/2025 on
 AGENCY = "000.00.12.H12"
 REASON = "Thiếu bản chính giấy tờ cần chứng thực"
 APPLICANT = {"name": "Nguyễn Văn A", "id_number": "001090012345"}
@@ -53,7 +54,10 @@ def _setup(path: Path, dossiers: int, audit_key: str | None = None,
     """A fresh engine database with ``dossiers`` submitted dossiers (awaiting reception);
     ``options`` go to :class:`Engine` (``bench/outbox.py`` passes ``sinks``)."""
     engine = Engine(f"sqlite:///{path}", audit_key=audit_key, **options)
-    engine.register(load_procedure(sample_path(PROCEDURE)))
+    # the sample allows one supplement request (hướng dẫn một lần); the bench cycles many
+    sample = load_procedure(sample_path(PROCEDURE)).model_dump()
+    engine.register(Procedure.model_validate({**sample, "version": "bench",
+                                              "max_supplement_requests": MAX_COPIES}))
     clerk = Actor(id="nv01", role="clerk", agency=AGENCY)
     codes = [engine.submit("2.000815", applicant=APPLICANT, channel="counter", actor=clerk).code
              for _ in range(dossiers)]

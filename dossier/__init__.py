@@ -4,7 +4,7 @@ Quickstart::
 
     from dossier import Engine, Actor, load_procedure
     engine = Engine("sqlite:///dossiers.db")
-    engine.register(load_procedure("samples/chung-thuc-ban-sao-dien-tu.toml"))
+    engine.register(load_procedure("samples/chung-thuc-ban-sao-dien-tu-2025-11.toml"))
     clerk = Actor(id="nv01", role="clerk", agency="000.00.12.H12")
     d = engine.submit("2.000815", applicant={"name": "Nguyễn Văn A"}, channel="counter",
                       actor=clerk)
@@ -54,6 +54,8 @@ from dossier.records import (
     Attachment,
     ClockPause,
     Deadlines,
+    DigitisationKind,
+    DigitisationRecord,
     DocumentRecord,
     Dossier,
     Event,
@@ -66,6 +68,8 @@ from dossier.records import (
     PaymentState,
     Refund,
     RefundState,
+    ReuseKind,
+    ReuseSource,
     SignatureRequest,
     SignatureRequestState,
     StoredReceipt,
@@ -108,6 +112,8 @@ __all__ = [
     "ConcurrencyConflict",
     "ConfigError",
     "Deadlines",
+    "DigitisationKind",
+    "DigitisationRecord",
     "DocumentError",
     "DocumentRecord",
     "Dossier",
@@ -141,6 +147,8 @@ __all__ = [
     "RefundNotAllowed",
     "RefundState",
     "RemoteSigningError",
+    "ReuseKind",
+    "ReuseSource",
     "Role",
     "SchemaError",
     "SignatureRejected",

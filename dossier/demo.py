@@ -47,7 +47,7 @@ from dossier.testing import FrozenClock
 from dossier.worker import Worker
 
 CERTIFICATION = "2.000815"   # chứng thực bản sao điện tử từ bản chính (commune)
-CRIMINAL_RECORD = "2.000488"  # cấp phiếu lý lịch tư pháp (province)
+CRIMINAL_RECORD = "3.000333"  # cấp phiếu lý lịch tư pháp (Công an tỉnh, from 1/3/2025)
 BUILDING_PERMIT = "1.009994"  # cấp giấy phép xây dựng nhà ở riêng lẻ (commune)
 COMMUNE = "000.00.12.H12"     # illustrative agency codes (mã đơn vị)
 PROVINCE = "000.00.05.H12"
@@ -278,7 +278,7 @@ procedures = []
 
 [[agencies]]
 code = "000.00.05.H12"
-name = "Sở Tư pháp tỉnh Thử Nghiệm"
+name = "Công an tỉnh Thử Nghiệm"
 level = "department"
 
 [[agencies]]

@@ -8,14 +8,18 @@ transitions as `transitions` conditions; the engine looks them up here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
+from dossier.clock import LOCAL_TZ
 from dossier.procedure.model import Medium, Procedure
 from dossier.states import State, Step
 
 
 class GuardContext(Protocol):
-    """What a guard may look at. ``stored_components`` may query the store, so it is lazy."""
+    """What a guard may look at. The methods may query the store, so they are lazy:
+    ``supplement_requests`` counts the requests made so far; ``after_reception(n)`` is the
+    instant ``n`` working days after reception on the agency's calendar (None before it)."""
 
     @property
     def procedure(self) -> Procedure: ...
@@ -31,6 +35,10 @@ class GuardContext(Protocol):
     def paid_amount(self) -> int: ...
     @property
     def data(self) -> Mapping[str, Any]: ...
+    @property
+    def now(self) -> datetime: ...
+    def supplement_requests(self) -> int: ...
+    def after_reception(self, working_days: int) -> datetime | None: ...
     def stored_components(self) -> frozenset[str]: ...
     def signed_results(self) -> frozenset[str]: ...
     def certified_components(self) -> frozenset[str]: ...
@@ -91,6 +99,25 @@ def received(ctx: GuardContext) -> list[str]:
     return [] if ctx.received else ["reception"]
 
 
+def supplement_requests_left(ctx: GuardContext) -> list[str]:
+    """request_supplement: the dossier has had fewer supplement requests than the procedure's
+    ``max_supplement_requests`` (one by default: hướng dẫn một lần)."""
+    allowed = ctx.procedure.max_supplement_requests
+    made = ctx.supplement_requests()
+    return [] if made < allowed else [f"a supplement request beyond the {made} allowed"]
+
+
+def supplement_request_in_time(ctx: GuardContext) -> list[str]:
+    """request_supplement: within the procedure's ``supplement_request_within_days`` working
+    days of reception (no limit when it states none; none before reception either)."""
+    days = ctx.procedure.supplement_request_within_days
+    last = None if days is None else ctx.after_reception(days)
+    if last is None or ctx.now <= last:
+        return []
+    return [f"a request by {last.astimezone(LOCAL_TZ):%H:%M %d/%m/%Y} ({days} working days "
+            "after reception)"]
+
+
 def _resumes_at(state: State) -> Guard:
     def check(ctx: GuardContext) -> list[str]:
         return [] if ctx.resume_state is state else [f"resume_state {state.value}"]
@@ -109,6 +136,8 @@ GUARDS: dict[str, Guard] = {
     "result_signed": result_signed,
     "copies_certified": copies_certified,
     "received": received,
+    "supplement_requests_left": supplement_requests_left,
+    "supplement_request_in_time": supplement_request_in_time,
     **{f"{ROUTING_PREFIX}{state.value}": _resumes_at(state) for state in State},
 }
 
@@ -124,7 +153,17 @@ GUARD_HINTS: dict[str, str] = {
                         "actor=…, signer=…); the last one fires 'certify' (or declare "
                         "certification = \"paper\" in the procedure).",
     "received": "A dossier not yet received can be refused or withdrawn, not stopped.",
+    "supplement_requests_left": "The procedure allows no more supplement requests "
+                                "(max_supplement_requests): decide on the dossier as it is "
+                                "(refuse with the reason, or process it).",
+    "supplement_request_in_time": "The time for supplement requests after reception "
+                                  "(supplement_request_within_days) has passed: decide on the "
+                                  "dossier as it is.",
 }
+
+#: The guards of every supplement request (yêu cầu bổ sung), before or after reception.
+SUPPLEMENT_REQUEST_GUARDS: tuple[str, ...] = ("supplement_requests_left",
+                                              "supplement_request_in_time")
 
 
 #: The guards each step's trigger checks, in order; the rule book adds ``fee_paid`` to the

@@ -1,5 +1,6 @@
 """Immutable snapshots the engine hands out: :class:`Dossier`, :class:`Event`, :class:`Attachment`,
-the event feed's :class:`FeedEvent` and the outbox's :class:`OutboxEntry`.
+the event feed's :class:`FeedEvent`, the outbox's :class:`OutboxEntry` and the digitisation
+records (:class:`DigitisationRecord`).
 
 They are plain frozen dataclasses, never ORM rows: safe to keep, share between threads and
 compare.
@@ -395,3 +396,64 @@ class SignatureRequest:
     @property
     def pending(self) -> bool:
         return self.state is SignatureRequestState.PENDING
+
+
+class DigitisationKind(StrEnum):
+    """What a digitisation record says (``DigitisationRecord.kind``)."""
+
+    DIGITISED = "digitised"  # số hóa tại đây: scanned by the agency at the digitise step
+    REUSED = "reused"        # tái sử dụng: an earlier result or the citizen's data store
+    RESULT = "result"        # the dossier's result: digitised? returned electronically?
+
+
+class ReuseKind(StrEnum):
+    """Where a reused component comes from (``ReuseSource.kind``)."""
+
+    DOSSIER = "dossier"        # the result of an earlier dossier (kho kết quả giải quyết TTHC)
+    DATA_STORE = "data_store"  # the citizen's data store (kho dữ liệu của công dân)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReuseSource:
+    """What an ``attach(..., reused_from=…)`` names: the source and its reference (the earlier
+    dossier's code, or the data store's reference for the document) and the SHA-256 the
+    source gives for the document. The attached bytes must hash to it."""
+
+    kind: ReuseKind
+    reference: str
+    sha256: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigitisationRecord:
+    """One line of a dossier's digitisation record, as the national portal reports them
+    (Thông tư 01/2023/TT-VPCP on digitising dossiers and results).
+
+    - ``digitised``: ``component`` was scanned here by ``by`` at ``at`` (``pages`` as the
+      officer counted them, when given) and stored as ``sha256``.
+    - ``reused``: ``component`` was taken from ``source`` (:class:`ReuseKind`) under
+      ``source_ref``; its bytes were checked against the SHA-256 the source gave.
+    - ``result``: the dossier was returned; ``sha256`` is its digital result (the signed
+      result, or the last certified copy), None when it exists on paper only, and
+      ``returned_electronically`` says whether it was returned online.
+
+    ``seq`` is the event that recorded it (``engine.history``), so the record can be checked
+    against the hash-chained log.
+    """
+
+    dossier_code: str
+    kind: DigitisationKind
+    component: str | None
+    sha256: str | None
+    by: str
+    at: datetime
+    seq: int
+    pages: int | None = None
+    source: ReuseKind | None = None
+    source_ref: str | None = None
+    returned_electronically: bool | None = None
+
+    @property
+    def result_digitised(self) -> bool:
+        """For a ``result`` record: the result exists in digital form."""
+        return self.kind is DigitisationKind.RESULT and self.sha256 is not None

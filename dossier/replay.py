@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from dossier.errors import AuditError
-from dossier.records import Dossier, Event
+from dossier.records import DigitisationKind, DigitisationRecord, Dossier, Event
 from dossier.states import FINAL_STATES, Role, State, Trigger
 
 #: Events that record something without moving the dossier: source and target are equal.
@@ -102,3 +102,52 @@ def check_row(dossier: Dossier, events: Sequence[Event],
     if due_at is not None and (stored_due is None
                                or stored_due != datetime.fromisoformat(due_at)):
         raise mismatch("due_at", stored_due, due_at)
+
+
+def check_case(code: str, stored: str | None, events: Sequence[Event]) -> None:
+    """Raise :class:`AuditError` unless the special case in the row (``dossiers.case_id``,
+    which sets the time limit) is the one the submit event recorded."""
+    recorded = events[0].data.get("applicant_case") if events else None
+    if stored != recorded:
+        raise AuditError(code, None, f"case is {stored!r} in the dossier row but {recorded!r} "
+                                     "by its submit event (the row was edited)", field="case")
+
+
+def check_digitisation(code: str, records: Sequence[DigitisationRecord],
+                       events: Sequence[Event]) -> None:
+    """Raise :class:`AuditError` naming the first digitisation record its event does not
+    account for: a scan by the ``digitise`` event (who, when, pages), a reuse by the
+    ``attach`` event (component, file, source), the result by ``return_result``."""
+    by_seq = {event.seq: event for event in events}
+    for record in records:
+        event = by_seq.get(record.seq)
+        expected = _RECORDED_BY[record.kind]
+        if event is None or event.trigger != expected:
+            raise AuditError(code, record.seq, f"a {record.kind.value} digitisation record "
+                                               f"has no {expected} event at its seq")
+        wrong = _record_mismatch(record, event)
+        if wrong is not None or record.by != event.actor or record.at != event.at:
+            raise AuditError(code, record.seq, f"the {record.kind.value} digitisation record "
+                             f"of {record.component or 'the result'} does not match its event"
+                             f"{f' ({wrong})' if wrong else ''} (the record was edited)",
+                             field="digitisation")
+
+
+_RECORDED_BY = {DigitisationKind.DIGITISED: Trigger.DIGITISE.value,
+                DigitisationKind.REUSED: Trigger.ATTACH.value,
+                DigitisationKind.RESULT: Trigger.RETURN_RESULT.value}
+
+
+def _record_mismatch(record: DigitisationRecord, event: Event) -> str | None:
+    data = event.data
+    if record.kind is DigitisationKind.DIGITISED:
+        pages = data.get("pages") or {}
+        return None if record.pages == pages.get(record.component) else "pages"
+    if record.kind is DigitisationKind.REUSED:
+        source = data.get("reused_from") or {}
+        same = (data.get("component") == record.component and data.get("sha256") == record.sha256
+                and source.get("kind") == (record.source.value if record.source else None)
+                and source.get("reference") == record.source_ref)
+        return None if same else "component, file or source"
+    electronic = data.get("method") == "online"
+    return None if record.returned_electronically == electronic else "returned electronically"

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from transitions import Machine
 
 from dossier.errors import GuardFailed, TransitionNotAllowed
-from dossier.guards import GUARD_HINTS, GUARDS, ROUTING_PREFIX, GuardContext, step_guards
+from dossier.guards import (
+    GUARD_HINTS,
+    GUARDS,
+    ROUTING_PREFIX,
+    SUPPLEMENT_REQUEST_GUARDS,
+    GuardContext,
+    step_guards,
+)
 from dossier.procedure.model import Procedure
 from dossier.states import (
     FINAL_STATES,
@@ -74,6 +81,8 @@ def build_rules(procedure: Procedure) -> list[Rule]:
                 guards: tuple[str, ...] = ()
                 if side.trigger is Trigger.STOP and source is State.AWAITING_SUPPLEMENT:
                     guards = ("received",)
+                elif side.trigger is Trigger.REQUEST_SUPPLEMENT:
+                    guards = SUPPLEMENT_REQUEST_GUARDS
                 targets = [(side.target, guards)]
             for target, guard_names in targets:
                 rules.append(Rule(trigger=side.trigger, source=source, target=target,

@@ -7,8 +7,9 @@ The rules:
 
 - The clock starts at valid reception (``receive``): counter time, the instant an online
   dossier was accepted complete, or the post-arrival instant given with ``receive``. The due
-  date comes from the procedure's time limit for the channel, counted on the agency's
-  calendar, and each step with a budget gets its own due instant (chained in step order).
+  date comes from the procedure's time limit for the channel (or for the special case the
+  dossier declared at submission), counted on the agency's calendar, and each step with a
+  budget gets its own due instant (chained in step order).
 - A hand-over (a step's trigger) is *early*, *on time* or *late* (trước hạn / đúng hạn /
   quá hạn) when it happens on an earlier local date than due, on the due date, or later; the
   return of the result classifies the dossier as a whole against ``due_at``.
@@ -95,9 +96,10 @@ def _step_plan(calendar: WorkingCalendar, procedure: Procedure, start: datetime,
 
 
 def start_clock(deadlines: Deadlines, procedure: Procedure, channel: str, start: datetime,
-                calendar: WorkingCalendar) -> Deadlines:
-    """The deadlines of a dossier validly received at ``start``."""
-    due = _add(calendar, start, procedure.processing_time_for(channel))
+                calendar: WorkingCalendar, case: str | None = None) -> Deadlines:
+    """The deadlines of a dossier validly received at ``start`` (in special ``case``, if it
+    declared one at submission)."""
+    due = _add(calendar, start, procedure.processing_time_for(channel, case))
     return replace(deadlines, clock_started_at=start, due_at=due, appointment_at=due,
                    warning_at=_warning(calendar, procedure, due, start),
                    steps=_step_plan(calendar, procedure, start))
@@ -133,8 +135,9 @@ class SlaChange:
 
 def on_transition(deadlines: Deadlines, *, procedure: Procedure, channel: str,
                   trigger: Trigger, source: State, target: State, data: Mapping[str, Any],
-                  at: datetime, calendar: WorkingCalendar) -> SlaChange:
-    """The deadline side of a transition fired at ``at`` (``data`` is the clean trigger data)."""
+                  at: datetime, calendar: WorkingCalendar, case: str | None = None) -> SlaChange:
+    """The deadline side of a transition fired at ``at`` (``data`` is the clean trigger data;
+    ``case`` the special case the dossier declared at submission, if any)."""
     extra: dict[str, Any] = {}
     pause_start: PauseStart | None = None
     pause_end: PauseEnd | None = None
@@ -144,7 +147,7 @@ def on_transition(deadlines: Deadlines, *, procedure: Procedure, channel: str,
     if trigger is Trigger.RECEIVE and d.clock_started_at is None:
         arrived = data.get("arrived_at")
         start = datetime.fromisoformat(arrived) if arrived else at
-        d = start_clock(d, procedure, channel, start, calendar)
+        d = start_clock(d, procedure, channel, start, calendar, case)
         extra["due_at"] = _iso(d.due_at)
     elif step is not None and step is not Step.RECEIVE and d.due_at is not None:
         step_due = d.steps.get(step.value)
@@ -166,7 +169,7 @@ def on_transition(deadlines: Deadlines, *, procedure: Procedure, channel: str,
     elif trigger is Trigger.SUPPLEMENT:
         d = replace(d, supplement_due_at=None)
         if d.paused_at is not None:
-            d, pause_end = _resume(d, procedure, channel, target, at, calendar)
+            d, pause_end = _resume(d, procedure, channel, target, at, calendar, case)
             extra["due_before"] = _iso(pause_end.due_before)
             extra["due_at"] = _iso(pause_end.due_after)
     elif target in FINAL_STATES and d.paused_at is not None:
@@ -180,13 +183,13 @@ def on_transition(deadlines: Deadlines, *, procedure: Procedure, channel: str,
 
 
 def _resume(d: Deadlines, procedure: Procedure, channel: str, back_to: State, at: datetime,
-            calendar: WorkingCalendar) -> tuple[Deadlines, PauseEnd]:
+            calendar: WorkingCalendar, case: str | None) -> tuple[Deadlines, PauseEnd]:
     assert d.paused_at is not None
     assert d.due_at is not None
     assert d.appointment_at is not None
     due_before = d.due_at
     if procedure.clock_policy is ClockPolicy.RESTART:
-        due = _add(calendar, at, procedure.processing_time_for(channel))
+        due = _add(calendar, at, procedure.processing_time_for(channel, case))
         resume_index = next((i for i, s in enumerate(procedure.steps) if s.state is back_to), 1)
         steps = {**d.steps, **_step_plan(calendar, procedure, at, max(resume_index, 1))}
         appointment = max(due, d.appointment_at) if d.extended else due

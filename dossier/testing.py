@@ -169,6 +169,7 @@ class Scenario:
     """Runs one dossier of a procedure through a list of steps on an in-memory engine.
 
     Roles given by name act as ``<role>01`` of ``agency``; the citizen is ``citizen01``.
+    ``case`` is the special case declared at submission (see :meth:`Engine.submit`).
     A step that raises an error it did not ``expect`` fails the run with that error.
     ``gateways`` and ``signers`` are given to the engine as they are (default: the counter
     and a :class:`FakeGateway` named ``fake``; a signer named ``test``, see
@@ -178,7 +179,7 @@ class Scenario:
     def __init__(self, procedure: Procedure | str | PathLike[str], *,
                  agency: str = "000.00.00.H00", channel: str = "counter",
                  applicant: Mapping[str, Any] | None = None,
-                 fee_basis: Mapping[str, Any] | None = None,
+                 fee_basis: Mapping[str, Any] | None = None, case: str | None = None,
                  start: datetime | None = None, gateways: Any = None,
                  signers: Mapping[str, Signer] | None = None,
                  **engine_options: Any) -> None:
@@ -188,6 +189,7 @@ class Scenario:
         self.channel = channel
         self.applicant = dict(applicant or {"name": "Nguyễn Văn A"})
         self.fee_basis = fee_basis
+        self.case = case
         # a Monday morning in office hours, Vietnam time (07:00 UTC+7 = 00:00 UTC)
         self.clock = FrozenClock(start or datetime(2025, 9, 8, 2, 0, tzinfo=UTC))
         self.gateways = gateways
@@ -224,7 +226,7 @@ class Scenario:
         dossier = engine.submit(self.procedure.code, applicant=self.applicant,
                                 channel=self.channel, actor=submitter,
                                 agency=self.agency if online else None,
-                                fee_basis=self.fee_basis)
+                                fee_basis=self.fee_basis, case=self.case)
         errors: list[DossierError] = []
         for item in steps:
             if item.advance is not None:

@@ -7,7 +7,8 @@ trigger                   data
 ========================  ==========================================================
 ``receive``               ``arrived_at`` (post channel only, required there: when the
                           post brought the dossier; the clock starts then)
-``digitise``              —
+``digitise``              ``pages`` (component id → pages scanned, for the digitisation
+                          record; optional)
 ``certify``               —
 ``pay``                   ``amount`` (int VND, required, must equal the fee due),
                           ``method`` (``cash``/``pos``/``transfer`` at the counter, default
@@ -90,6 +91,18 @@ def _one_of(*choices: str) -> Check:
     return check
 
 
+def _pages(name: str, value: Any, procedure: Procedure) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{name} must map component ids to page counts")
+    unknown = [k for k in value if not isinstance(k, str) or procedure.component(k) is None]
+    if unknown:
+        raise InvalidInput(f"{name}: unknown components {unknown} for procedure {procedure.code}")
+    for component, count in value.items():
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100_000:
+            raise InvalidInput(f"{name}[{component!r}] must be a page count from 1 to 100000")
+    return dict(value)
+
+
 def _component_ids(name: str, value: Any, procedure: Procedure) -> list[str]:
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise InvalidInput(f"{name} must be a list of component ids")
@@ -102,6 +115,7 @@ def _component_ids(name: str, value: Any, procedure: Procedure) -> list[str]:
 # trigger → {key: (check, required)}
 _SPECS: dict[Trigger, dict[str, tuple[Check, bool]]] = {
     Trigger.RECEIVE: {"arrived_at": (_instant, False)},
+    Trigger.DIGITISE: {"pages": (_pages, False)},
     Trigger.PAY: {"amount": (_amount, True),
                   "method": (_one_of("cash", "pos", "transfer", "online"), False),
                   "reference": (_reference, False)},

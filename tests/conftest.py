@@ -76,6 +76,13 @@ def make_procedure(code: str, steps: Sequence[str], *, version: str = "1",
     return parse_procedure(data, f"<{code}>")[0]
 
 
+def many_rounds(procedure: Procedure, rounds: int = 1000) -> Procedure:
+    """``procedure`` allowing ``rounds`` supplement requests per dossier (the default is one):
+    for tests that cycle request_supplement/supplement to make events."""
+    return Procedure.model_validate({**procedure.model_dump(),
+                                     "max_supplement_requests": rounds})
+
+
 def race(workers: int, task: Callable[[int], T]) -> list[T | BaseException]:
     """Run ``task(i)`` on ``workers`` threads released together; results or exceptions."""
     barrier = threading.Barrier(workers)

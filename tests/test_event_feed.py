@@ -15,7 +15,7 @@ from dossier import Actor, Engine, Event, InvalidInput, load_procedure, sample_p
 from dossier.records import FeedEvent
 from dossier.states import Trigger
 from dossier.testing import FrozenClock
-from tests.conftest import AGENCY
+from tests.conftest import AGENCY, many_rounds
 
 CHUNG_THUC = "2.000815"
 REASON = "Thiếu bản chính giấy tờ cần chứng thực"
@@ -24,7 +24,8 @@ REASON = "Thiếu bản chính giấy tờ cần chứng thực"
 @pytest.fixture
 def engine(db_url: str, clock: FrozenClock) -> Iterator[Engine]:
     eng = Engine(db_url, clock=clock)
-    eng.register(load_procedure(sample_path("chung-thuc-ban-sao-dien-tu")))
+    # the tests cycle supplement rounds to make events
+    eng.register(many_rounds(load_procedure(sample_path("chung-thuc-ban-sao-dien-tu"))))
     yield eng
     eng.close()
 

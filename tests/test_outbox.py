@@ -32,7 +32,7 @@ from dossier.engine.outbox import short_error
 from dossier.records import OutboxStatus
 from dossier.sinks import DeliveryFailed, Message, subscribed
 from dossier.testing import FrozenClock
-from tests.conftest import AGENCY, ROOT, race
+from tests.conftest import AGENCY, ROOT, many_rounds, race
 
 CHUNG_THUC = "2.000815"
 APPLICANT = {"name": "Nguyễn Văn A", "id_number": "001090012345"}
@@ -95,7 +95,8 @@ def make(db_url: str, clock: FrozenClock) -> Iterator[Callable[..., Engine]]:
     def build(**kwargs: Any) -> Engine:
         kwargs.setdefault("outbox", OutboxSettings(random=no_jitter))
         engine = Engine(db_url, clock=clock, **kwargs)
-        engine.register(load_procedure(sample_path("chung-thuc-ban-sao-dien-tu")))
+        # (the tests cycle supplement rounds to make events)
+        engine.register(many_rounds(load_procedure(sample_path("chung-thuc-ban-sao-dien-tu"))))
         made.append(engine)
         return engine
 

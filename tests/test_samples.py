@@ -31,22 +31,36 @@ SCAN = scanned_pdf("Giấy khai sinh (bản chính)")
 
 CHUNG_THUC = SAMPLES / "chung-thuc-ban-sao-dien-tu.toml"
 CHUNG_THUC_2018 = SAMPLES / "chung-thuc-ban-sao-dien-tu-2018.toml"
+CHUNG_THUC_2025_11 = SAMPLES / "chung-thuc-ban-sao-dien-tu-2025-11.toml"
+CHU_KY = SAMPLES / "chung-thuc-chu-ky.toml"
 KHAI_SINH = SAMPLES / "dang-ky-khai-sinh.toml"
+KET_HON = SAMPLES / "dang-ky-ket-hon.toml"
+TRICH_LUC = SAMPLES / "cap-ban-sao-trich-luc-ho-tich.toml"
 LY_LICH = SAMPLES / "ly-lich-tu-phap.toml"
+LY_LICH_2025_03 = SAMPLES / "ly-lich-tu-phap-2025-03.toml"
 XAY_DUNG = SAMPLES / "cap-phep-xay-dung-nha-o.toml"
+XAY_DUNG_2026 = SAMPLES / "cap-phep-xay-dung-nha-o-2026.toml"
+SAME_DAY = (0, TimeUnit.SAME_DAY, time(15))
 
 # file → (code, version, agency level, processing time (amount, unit, cutoff), fee kind)
 EXPECTED: dict[str, tuple[str, str, AgencyLevel, tuple[int, TimeUnit, time | None], FeeKind]] = {
-    CHUNG_THUC.name: ("2.000815", "2025.07", AgencyLevel.COMMUNE,
-                      (0, TimeUnit.SAME_DAY, time(15)), FeeKind.PER_PAGE),
-    CHUNG_THUC_2018.name: ("2.000815", "2021.12", AgencyLevel.DISTRICT,
-                           (0, TimeUnit.SAME_DAY, time(15)), FeeKind.PER_PAGE),
-    KHAI_SINH.name: ("1.001193", "2025.07", AgencyLevel.COMMUNE,
-                     (0, TimeUnit.SAME_DAY, time(15)), FeeKind.EXEMPT),
-    LY_LICH.name: ("2.000488", "2025.07", AgencyLevel.PROVINCE,
+    CHUNG_THUC.name: ("2.000815", "2025.07", AgencyLevel.COMMUNE, SAME_DAY, FeeKind.PER_PAGE),
+    CHUNG_THUC_2018.name: ("2.000815", "2021.12", AgencyLevel.DISTRICT, SAME_DAY,
+                           FeeKind.PER_PAGE),
+    CHUNG_THUC_2025_11.name: ("2.000815", "2025.11", AgencyLevel.COMMUNE, SAME_DAY,
+                              FeeKind.PER_PAGE),
+    CHU_KY.name: ("2.000884", "2025.11", AgencyLevel.COMMUNE, SAME_DAY, FeeKind.PER_COPY),
+    KHAI_SINH.name: ("1.001193", "2025.07", AgencyLevel.COMMUNE, SAME_DAY, FeeKind.EXEMPT),
+    KET_HON.name: ("1.000894", "2025.07", AgencyLevel.COMMUNE, SAME_DAY, FeeKind.EXEMPT),
+    TRICH_LUC.name: ("2.000635", "2025.07", AgencyLevel.COMMUNE, SAME_DAY, FeeKind.PER_COPY),
+    LY_LICH.name: ("3.000333", "2025.07", AgencyLevel.PROVINCE,
                    (10, TimeUnit.WORKING_DAYS, None), FeeKind.FLAT),
+    LY_LICH_2025_03.name: ("3.000333", "2025.03", AgencyLevel.PROVINCE,
+                           (10, TimeUnit.WORKING_DAYS, None), FeeKind.FLAT),
     XAY_DUNG.name: ("1.009994", "2025.07-hanoi", AgencyLevel.COMMUNE,
                     (15, TimeUnit.WORKING_DAYS, None), FeeKind.FLAT),
+    XAY_DUNG_2026.name: ("1.009994", "2026.07-hanoi", AgencyLevel.COMMUNE,
+                         (15, TimeUnit.WORKING_DAYS, None), FeeKind.FLAT),
 }
 
 ALL_SAMPLES = sorted(SAMPLES.glob("*.toml"))
@@ -68,8 +82,9 @@ def local(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> da
 
 # --- every sample -----------------------------------------------------------------------------
 
-def test_the_samples_folder_ships_at_least_the_five_known_files() -> None:
+def test_the_samples_folder_ships_every_known_file() -> None:
     assert {p.name for p in ALL_SAMPLES} >= set(EXPECTED)
+    assert len({load_procedure(SAMPLES / name).code for name in EXPECTED}) == 7
 
 
 @pytest.mark.parametrize("path", ALL_SAMPLES, ids=lambda p: p.name)
@@ -308,12 +323,22 @@ def test_khai_sinh_is_signed_by_the_commune_chairman_the_same_day() -> None:
     assert result.triggers == ["submit", "receive", "approve", "sign", "return_result"]
 
 
-# --- phiếu lý lịch tư pháp (2.000488) -----------------------------------------------------------
+# --- phiếu lý lịch tư pháp (3.000333, Công an tỉnh) ---------------------------------------------
 
+@pytest.mark.parametrize("path", [LY_LICH, LY_LICH_2025_03], ids=lambda p: p.name)
 @pytest.mark.parametrize(("copies", "amount"), [
     (1, 200_000), (2, 200_000), (3, 205_000), (4, 210_000)])
-def test_ly_lich_tu_phap_fee(copies: int, amount: int) -> None:
-    assert fee(LY_LICH, copies=copies) == amount
+def test_ly_lich_tu_phap_fee(path: Path, copies: int, amount: int) -> None:
+    assert fee(path, copies=copies) == amount
+
+
+def test_ly_lich_tu_phap_cites_the_new_fee_circular_and_marks_its_amounts_a_setting() -> None:
+    for path in (LY_LICH, LY_LICH_2025_03):
+        procedure = load_procedure(path)
+        assert procedure.fee is not None
+        assert "16/2025/TT-BTC" in procedure.fee.legal_basis
+        assert "AGENCY SETTING" in path.read_text(encoding="utf-8")
+    assert not any("244/2016" in basis for basis in load_procedure(LY_LICH).legal_basis)
 
 
 def test_ly_lich_tu_phap_step_budgets_fit_in_ten_working_days() -> None:
@@ -325,7 +350,7 @@ def test_ly_lich_tu_phap_step_budgets_fit_in_ten_working_days() -> None:
 
 def test_ly_lich_tu_phap_is_paid_before_processing_and_signed_by_a_leader() -> None:
     result = run(
-        Scenario(LY_LICH, fee_basis={"copies": 4}, agency="000.00.05.H12"),
+        Scenario(LY_LICH, fee_basis={"copies": 4}, agency="000.00.05.H12"),  # Công an tỉnh
         step("clerk", "receive"),
         step("clerk", "pay", amount=210_000, method="pos", reference="BL-0001"),
         step("specialist", "approve", advance=timedelta(days=6)),

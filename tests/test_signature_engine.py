@@ -123,8 +123,8 @@ def signatures(engine: Engine, kit: Kit, db_url: str) -> Iterator[Engine]:
 
 
 def awaiting_signature(engine: Engine, clerk: Actor, specialist: Actor) -> str:
-    """A criminal-record request (2.000488), received, paid and approved."""
-    code = engine.submit("2.000488", applicant={"name": APPLICANT, "id_number": ID_NUMBER},
+    """A criminal-record request (3.000333), received, paid and approved."""
+    code = engine.submit("3.000333", applicant={"name": APPLICANT, "id_number": ID_NUMBER},
                          channel="counter", actor=clerk, fee_basis={"copies": 1}).code
     engine.fire(code, "receive", actor=clerk)
     engine.fire(code, "pay", actor=clerk, amount=200_000)
@@ -468,7 +468,7 @@ def test_unknown_signers_and_empty_documents_are_invalid_input(
 
 def test_signing_before_approval_is_transition_not_allowed(
         engine: Engine, signatures: Engine, clerk: Actor, leader: Actor) -> None:
-    code = engine.submit("2.000488", applicant={"name": APPLICANT}, channel="counter",
+    code = engine.submit("3.000333", applicant={"name": APPLICANT}, channel="counter",
                          actor=clerk, fee_basis={"copies": 1}).code
     engine.fire(code, "receive", actor=clerk)
     engine.fire(code, "pay", actor=clerk, amount=200_000)

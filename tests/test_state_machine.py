@@ -56,8 +56,9 @@ OPTIONAL = ("phu_luc", "Phụ lục")  # besides ban_chinh (digitised/certified 
 PROCEDURES = [
     make_procedure("9.900041", ["receive", "digitise", "certify", "pay", "process", "sign",
                                 "return"], fee=FEE, optional=OPTIONAL),
+    # a procedure whose own law allows a second supplement round (the default is one)
     make_procedure("9.900042", ["receive", "process", "sign", "pay", "return"],
-                   fee=FEE, optional=OPTIONAL),
+                   fee=FEE, optional=OPTIONAL, max_supplement_requests=3),
     make_procedure("9.900043", ["receive", "pay", "process", "return"],
                    fee=FEE, optional=OPTIONAL),
 ]
@@ -78,7 +79,7 @@ NEEDS_REASON = {"request_supplement", "refuse", "stop"}
 
 
 def expected(procedure: Procedure, d: Any, stored: set[str], trigger: str, who: str,
-             data: dict[str, Any], behalf: str | None) -> tuple[str, Any]:
+             data: dict[str, Any], behalf: str | None, requests: int = 0) -> tuple[str, Any]:
     """The issue's answer: ("ok", target state) or ("error", exception classes)."""
     actor = ACTORS[who]
     if who in ("foreign", "stranger"):
@@ -125,6 +126,8 @@ def expected(procedure: Procedure, d: Any, stored: set[str], trigger: str, who: 
         return "error", (InvalidInput,)
     if trigger == "stop" and state == "awaiting_supplement" and not received:
         return "error", (TransitionNotAllowed, GuardFailed)  # not "after reception"
+    if trigger == "request_supplement" and requests >= procedure.max_supplement_requests:
+        return "error", (GuardFailed,)  # hướng dẫn một lần: no round beyond the allowed
     if trigger == "digitise" and "ban_chinh" not in stored:
         return "error", (GuardFailed,)
     if trigger == "certify" and "ban_chinh" not in stored:
@@ -207,8 +210,9 @@ class DossierLifecycle(RuleBasedStateMachine):
     def _fire_and_check(self, trigger: str, who: str, data: dict[str, Any],
                         on_behalf_of: str | None) -> None:
         before, history = self._snapshot()
+        requests = sum(e.trigger == "request_supplement" for e in history)
         verdict, answer = expected(self.procedure, before, self.stored, trigger, who, data,
-                                   on_behalf_of)
+                                   on_behalf_of, requests)
         junk = "colour" in data
         if junk and verdict == "ok":
             verdict, answer = "error", (InvalidInput,)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from dossier import store
+from dossier import policy, store
 from dossier.actors import Actor
 from dossier.agencies import EMPTY_DIRECTORY, Agency, AgencyDirectory
 from dossier.applicant_keys import ApplicantKeys
@@ -37,12 +37,20 @@ from dossier.payments.registry import GatewayRegistry
 from dossier.payments.service import PaymentService, ReceiptSettings, build_registry
 from dossier.policy import check_actor, step_role
 from dossier.procedure.model import Procedure
-from dossier.records import Attachment, ClockPause, Dossier, Event
-from dossier.replay import check_row
+from dossier.records import (
+    Attachment,
+    ClockPause,
+    DigitisationRecord,
+    Dossier,
+    Event,
+    ReuseSource,
+)
+from dossier.replay import check_case, check_digitisation, check_row
 from dossier.signing.base import Signer, SignsStatements
 from dossier.signing.service import CERTIFICATION_BOOK, SigningService
 from dossier.sinks.base import Sink
 from dossier.states import Trigger
+from dossier.store import digitisation_repo as drepo
 from dossier.store import repository as repo
 from dossier.store.database import Database
 
@@ -250,17 +258,21 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi):
 
     def submit(self, procedure_code: str, *, applicant: Mapping[str, Any], channel: str,
                actor: Actor, agency: str | None = None,
-               fee_basis: Mapping[str, Any] | FeeBasis | None = None) -> Dossier:
+               fee_basis: Mapping[str, Any] | FeeBasis | None = None,
+               case: str | None = None) -> Dossier:
         """Create a dossier in ``awaiting_reception`` and record its ``submit`` event.
 
         A clerk submits for their own agency (``channel`` ``counter`` or ``post``); a citizen
         submits online to the ``agency`` they name and becomes the dossier's owner.
         ``fee_basis`` (``{"pages": 3, "copies": 2}``) feeds the procedure's fee rule.
+        ``case`` names one of the procedure's special cases (``cases`` in its file: e.g. an
+        applicant who lived abroad gets 15 working days for a criminal-record certificate
+        instead of 10); the dossier keeps it for life and its time limit counts from it.
         """
         check_actor(actor)
         return lifecycle.submit(self._kernel, procedure_code, applicant=applicant,
                                 channel=channel, actor=actor, agency=agency,
-                                fee_basis=fee_basis)
+                                fee_basis=fee_basis, case=case)
 
     def fire(self, code: str, trigger: str, *, actor: Actor, on_behalf_of: str | None = None,
              if_version: int | None = None, **data: Any) -> Dossier:
@@ -312,15 +324,35 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi):
                                 if_version)
 
     def attach(self, code: str, component: str, data: bytes, filename: str, *, actor: Actor,
-               media_type: str | None = None) -> Attachment:
+               media_type: str | None = None,
+               reused_from: ReuseSource | Mapping[str, Any] | None = None) -> Attachment:
         """Store a file for a dossier component (content-addressed by SHA-256).
 
         Staff of the dossier's agency or its owner may attach while the dossier is open; the
         attachment is recorded as an ``attach`` event in the dossier's history.
+
+        ``reused_from`` says the file is not scanned here but reused (tái sử dụng): the result
+        of an earlier dossier (``ReuseSource(kind="dossier", reference=CODE, sha256=…)``, which
+        must hold that document) or the citizen's data store (``kind="data_store"``, with the
+        store's reference). The bytes must hash to the ``sha256`` the source gives; the reuse
+        is kept in :meth:`digitisation`.
         """
         check_actor(actor)
         return lifecycle.attach(self._kernel, code, component, data, filename, actor=actor,
-                                media_type=media_type)
+                                media_type=media_type, reused_from=reused_from)
+
+    def digitisation(self, code: str, *, actor: Actor | None = None
+                     ) -> list[DigitisationRecord]:
+        """The dossier's digitisation record, oldest first: each component digitised here
+        (at ``digitise``: by whom, when, ``pages=`` as given), each component reused (from an
+        earlier result or the citizen's data store) and the result (digital or not, returned
+        electronically or not). :func:`dossier.digitisation.flags` turns it into what the
+        quality indicators count. With ``actor``, only a party to the dossier may read it."""
+        with self._kernel.transaction(write=False) as tx:
+            dossier = self._kernel.load(tx, code)
+            if actor is not None:
+                policy.check_party(check_actor(actor), dossier)
+            return drepo.records_of(tx, dossier.id)
 
     # --- timers -----------------------------------------------------------------------------
 
@@ -394,16 +426,21 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi):
     def verify_audit(self, code: str) -> bool:
         """``True`` if the dossier's events match their chain (keyed links checked with this
         engine's audit keys) and the dossier row matches its events (state, version, fee due,
-        amount paid, applicant digest, reception, closing, due date, assignee, step role); else
+        amount paid, applicant digest, reception, closing, due date, assignee, step role,
+        special case), as do its digitisation records; else
         :class:`~dossier.errors.AuditError` (``field`` names a row field that was edited)."""
         with self._kernel.transaction(write=False) as tx:
             dossier = self._kernel.load(tx, code)
             events = repo.load_events(tx, dossier.id)
             procedure = self._kernel.procedure_of(tx, dossier)
+            case = repo.dossier_case(tx, dossier.id)
+            records = drepo.records_of(tx, dossier.id)
         verify_chain(code, events, dossier.head_hash, dossier.event_count,
                      self._kernel.audit_keys)
         check_row(dossier, events, self._kernel.applicant_digest,
                   lambda state: step_role(procedure, state))
+        check_case(code, case, events)
+        check_digitisation(code, records, events)
         return True
 
     def audit_checkpoint(self, *, signer: SignsStatements | None = None) -> dict[str, Any]:

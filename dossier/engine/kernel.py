@@ -12,7 +12,8 @@ is allowed in its state and to the actor's role (:mod:`dossier.policy`), that th
 assigned to someone else, validates the data, the ``if_version`` the caller saw and the
 guards. :meth:`Kernel.apply` computes the deadlines (and who does the next step) and writes
 the event, the row (conditional on the version read: a concurrent writer gets
-:class:`~dossier.errors.ConcurrencyConflict`) and the clock-pause ledger, then runs the
+:class:`~dossier.errors.ConcurrencyConflict`), the clock-pause ledger and the digitisation
+records (``digitise``, ``return_result``: :mod:`dossier.digitisation`), then runs the
 transition hooks (the payment service's: a fee paid ahead completes ``pay`` on arrival in
 ``awaiting_payment``). :meth:`Kernel.record` appends an event that moves no state (attach,
 apology letter, timers). All of it inside the caller's transaction: the caller decides what
@@ -36,7 +37,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from dossier import policy, sla, text
+from dossier import digitisation, policy, sla, text
 from dossier.actors import Actor
 from dossier.applicant_keys import NO_APPLICANT_KEYS, ApplicantKeys
 from dossier.audit import NO_KEYS, AuditKeys
@@ -50,6 +51,7 @@ from dossier.procedure.model import Procedure
 from dossier.records import Deadlines, Dossier, Event
 from dossier.sinks.base import Sink
 from dossier.states import State, Trigger
+from dossier.store import digitisation_repo as drepo
 from dossier.store import outbox_repo
 from dossier.store import repository as repo
 from dossier.store import signatures_repo as srepo
@@ -215,18 +217,22 @@ class Kernel:
         if trigger is Trigger.RECEIVE:
             _check_arrival(before, clean, now)
         behalf = policy.on_behalf_of_for(actor, before, trigger, on_behalf_of)
-        rule = book.resolve(before.code, rules, GuardView(tx, before, procedure, clean),
-                            pending=pending)
+        view = GuardView(tx, before, procedure, clean, now=now,
+                         calendar=self.calendar_for(before.agency))
+        rule = book.resolve(before.code, rules, view, pending=pending)
         return Move(dossier=before, procedure=procedure, trigger=trigger, target=rule.target,
                     actor=actor, on_behalf_of=behalf, data=clean)
 
     def apply(self, tx: Tx, move: Move, now: datetime) -> Dossier:
         """Record a checked transition: deadlines, event, row, clock ledger, hooks."""
         before, trigger, target = move.dossier, move.trigger, move.target
+        # the special case counts only where the time limit is set: looked up only then
+        case = repo.dossier_case(tx, before.id) if move.procedure.cases \
+            and trigger in (Trigger.RECEIVE, Trigger.SUPPLEMENT) else None
         change = sla.on_transition(
             before.deadlines, procedure=move.procedure, channel=before.channel,
             trigger=trigger, source=before.state, target=target, data=move.data, at=now,
-            calendar=self.calendars.get(before.agency, self.default_calendar))
+            calendar=self.calendars.get(before.agency, self.default_calendar), case=case)
         after = self.record(tx, before, trigger, move.actor, target=target, now=now,
                             on_behalf_of=move.on_behalf_of,
                             data={**move.data, **change.event_data}, deadlines=change.deadlines,
@@ -239,6 +245,8 @@ class Kernel:
             start = change.pause_start
             repo.open_pause(tx, before.id, start.started_at, start.reason, start.legal_basis,
                             move.actor.id, move.actor.role.value)
+        if trigger in (Trigger.DIGITISE, Trigger.RETURN_RESULT):
+            self._record_digitisation(tx, move, after, now)
         for hook in self._hooks:
             after = hook(tx, after, move.procedure, now)
         return after
@@ -250,6 +258,19 @@ class Kernel:
         move = self.check(tx, dossier, trigger, actor, data, if_version=if_version,
                           on_behalf_of=on_behalf_of, now=now)
         return move.dossier, self.apply(tx, move, now)
+
+    def _record_digitisation(self, tx: Tx, move: Move, after: Dossier, now: datetime) -> None:
+        """The digitisation records of a ``digitise`` (the components scanned here) or a
+        ``return_result`` (the result), written with its event (``after.event_count``)."""
+        code, by, seq = after.code, move.actor.id, after.event_count
+        if move.trigger is Trigger.DIGITISE:
+            records = digitisation.scanned(
+                code, repo.load_attachments(tx, after.id), drepo.records_of(tx, after.id),
+                move.data.get("pages", {}), by=by, at=now, seq=seq)
+        else:
+            records = [digitisation.result(code, srepo.documents_of(tx, after.id),
+                                           move.data.get("method"), by=by, at=now, seq=seq)]
+        drepo.insert(tx, after.id, records)
 
     def record(self, tx: Tx, before: Dossier, trigger: Trigger, actor: Actor, *,
                data: Mapping[str, Any], now: datetime, target: State | None = None,
@@ -310,9 +331,10 @@ class GuardView:
     :class:`dossier.guards.GuardContext`); the queries run only when a guard asks."""
 
     def __init__(self, tx: Tx, dossier: Dossier, procedure: Procedure,
-                 data: Mapping[str, Any]) -> None:
+                 data: Mapping[str, Any], *, now: datetime, calendar: WorkingCalendar) -> None:
         self._tx, self._dossier = tx, dossier
         self.procedure, self.data = procedure, data
+        self.now, self._calendar = now, calendar
         self._stored: frozenset[str] | None = None
 
     state = property(lambda self: self._dossier.state)
@@ -320,6 +342,15 @@ class GuardView:
     received = property(lambda self: self._dossier.received_at is not None)
     fee_due = property(lambda self: self._dossier.fee_due)
     paid_amount = property(lambda self: self._dossier.paid_amount)
+
+    def supplement_requests(self) -> int:
+        return repo.count_events(self._tx, self._dossier.id, Trigger.REQUEST_SUPPLEMENT.value)
+
+    def after_reception(self, working_days: int) -> datetime | None:
+        received = self._dossier.received_at
+        if received is None:
+            return None
+        return self._calendar.add(received, working_days, "working_days")
 
     def stored_components(self) -> frozenset[str]:
         if self._stored is None:

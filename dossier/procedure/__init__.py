@@ -14,6 +14,7 @@ from dossier.procedure.model import (
     Medium,
     Procedure,
     ServiceLevel,
+    SpecialCase,
     StepSpec,
     TimeUnit,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "Medium",
     "Procedure",
     "ServiceLevel",
+    "SpecialCase",
     "StepSpec",
     "TimeUnit",
     "lint",

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from dossier.procedure.model import ClockPolicy, Procedure, ServiceLevel, TimeUnit
+from dossier.procedure.model import (
+    DEFAULT_MAX_SUPPLEMENT_REQUESTS,
+    DEFAULT_SUPPLEMENT_REQUEST_WITHIN_DAYS,
+    ClockPolicy,
+    ComponentForm,
+    Procedure,
+    ServiceLevel,
+    TimeUnit,
+)
 from dossier.states import Step
 
 
@@ -64,6 +73,11 @@ def lint(procedure: Procedure) -> list[Finding]:
         error("components", "the procedure has a 'certify' step but no component may_certify")
     if certifiable and not procedure.has_step(Step.CERTIFY):
         warn("components", f"components {certifiable} may_certify but there is no 'certify' step")
+    for index, component in enumerate(procedure.components):
+        if component.form is ComponentForm.SHOWN and (component.must_digitise
+                                                     or component.may_certify):
+            error(f"components[{index}].form", f"component {component.id!r} is only shown "
+                  "(xuất trình), so it cannot be digitised or certified from a stored file")
     to_digitise = [c.id for c in procedure.components if c.must_digitise]
     if to_digitise and not procedure.has_step(Step.DIGITISE):
         warn("components",
@@ -102,7 +116,44 @@ def lint(procedure: Procedure) -> list[Finding]:
     if "warning_offset" in procedure.model_fields_set and offset >= shortest:
         warn("warning_offset", f"the warning ({offset} working hours before due) would fall "
                                "before reception, so no warning is sent")
+    _lint_cases(procedure, error, warn)
+    _lint_supplement_rules(procedure, warn)
     if procedure.supplement_deadline is not None and procedure.clock_policy is ClockPolicy.NONE:
         warn("supplement_deadline", "with clock_policy 'none' the processing time keeps "
                                     "running while the citizen supplements")
     return errors + warnings
+
+
+def _lint_cases(procedure: Procedure, error: Callable[[str, str], None],
+                warn: Callable[[str, str], None]) -> None:
+    first: dict[str, int] = {}
+    for index, case in enumerate(procedure.cases):
+        if case.id in first:
+            error(f"cases[{index}].id",
+                  f"case id {case.id!r} is used twice (first at cases[{first[case.id]}])")
+        first.setdefault(case.id, index)
+        if case.processing_time == procedure.processing_time:
+            warn(f"cases[{index}].processing_time",
+                 "the same time limit as the procedure's: the case changes nothing")
+        if not case.legal_basis:
+            warn(f"cases[{index}].legal_basis", "say which article gives this case its time")
+        spent = sum(s.budget.working_hours_upper_bound() for s in procedure.steps if s.budget)
+        if spent > case.processing_time.working_hours_upper_bound():
+            warn(f"cases[{index}].processing_time",
+                 f"step budgets add up to {spent} working hours, more than case "
+                 f"{case.id!r} allows: its steps will fall due after the dossier")
+
+
+def _lint_supplement_rules(procedure: Procedure, warn: Callable[[str, str], None]) -> None:
+    """Overriding a one-stop-shop default is allowed (a procedure's own law may differ), but
+    worth a second look: the warning names the default and where it comes from."""
+    if procedure.max_supplement_requests != DEFAULT_MAX_SUPPLEMENT_REQUESTS:
+        warn("max_supplement_requests",
+             f"{procedure.max_supplement_requests} supplement requests instead of the one-stop-"
+             f"shop rule's {DEFAULT_MAX_SUPPLEMENT_REQUESTS} (hướng dẫn một lần): cite the law "
+             "that allows it in legal_basis")
+    if procedure.supplement_request_within_days != DEFAULT_SUPPLEMENT_REQUEST_WITHIN_DAYS:
+        warn("supplement_request_within_days",
+             f"supplement requests limited to {procedure.supplement_request_within_days} working "
+             "days after reception; the one-stop-shop rules set no general limit: cite the "
+             "law that does in legal_basis")

@@ -47,6 +47,21 @@ MAX_PAGE = 100_000
 MAX_COPIES = 10_000
 #: Tiers of a per-page fee: real schedules have two or three.
 MAX_TIERS = 100
+#: Special cases of one procedure: real procedures list a handful.
+MAX_CASES = 50
+
+# --- one-stop-shop defaults (the procedure may state its own, and the lint says so) --------
+#: How many supplement requests (yêu cầu bổ sung, hoàn thiện hồ sơ) a dossier may get: the
+#: one-time written guidance (hướng dẫn một lần) of the one-stop-shop rules, as Nghị định
+#: 61/2018/NĐ-CP put it and as published procedure texts still word it in 2025 (e.g. Bình
+#: Định's "hướng dẫn một lần bằng văn bản"). The article of Nghị định 118/2025/NĐ-CP that
+#: carries it was not read: confirm it, and state ``max_supplement_requests`` where a
+#: procedure's own law allows another round.
+DEFAULT_MAX_SUPPLEMENT_REQUESTS = 1
+#: Working days after reception within which a supplement request may be made. The
+#: one-stop-shop decree sets no general figure that we could confirm, so by default there is
+#: none; procedure-specific laws often set one (``supplement_request_within_days``).
+DEFAULT_SUPPLEMENT_REQUEST_WITHIN_DAYS: int | None = None
 
 
 
@@ -89,6 +104,7 @@ class ServiceLevel(StrEnum):
 class ComponentForm(StrEnum):
     ORIGINAL = "original"  # bản chính
     COPY = "copy"          # bản sao
+    SHOWN = "shown"        # xuất trình: shown at the counter and checked, never kept
 
 
 class FeeKind(StrEnum):
@@ -234,6 +250,28 @@ class FeeRule(_Strict):
         return self.amount > 0 or self.extra_copy_amount > 0
 
 
+class SpecialCase(_Strict):
+    """A case of the procedure with its own time limit, declared when the dossier is
+    submitted (``Engine.submit(..., case=ID)``) and kept by it for life.
+
+    E.g. Luật Lý lịch tư pháp, Điều 48: 10 working days, 15 for a Vietnamese citizen who lived
+    in several places or abroad, or a foreigner. The case's ``processing_time`` replaces the
+    procedure's for every channel; ``legal_basis`` says where it comes from.
+    """
+
+    id: Annotated[str, _text_rule(Kind.COMPONENT)]
+    name: Label
+    processing_time: Duration
+    legal_basis: FreeText = ""
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(f"case id {value!r} must be lower-case letters, digits and _")
+        return value
+
+
 def slug(text: str) -> str:
     """An ASCII id from Vietnamese text: ``"Bản chính giấy tờ"`` → ``"ban_chinh_giay_to"``."""
     plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
@@ -326,6 +364,16 @@ class Procedure(_Strict):
     # Nghị định 61/2018 (and 118/2025): the time counts again from a complete dossier
     clock_policy: ClockPolicy = ClockPolicy.RESTART
     supplement_deadline: Duration | None = None  # then the dossier is refused (hết hạn bổ sung)
+    # supplement requests: how many, and within how many working days of reception; the
+    # defaults and their sources are DEFAULT_MAX_SUPPLEMENT_REQUESTS and
+    # DEFAULT_SUPPLEMENT_REQUEST_WITHIN_DAYS; the lint warns when a procedure states others
+    max_supplement_requests: Annotated[int, Field(ge=1, le=MAX_COPIES)] = \
+        DEFAULT_MAX_SUPPLEMENT_REQUESTS
+    supplement_request_within_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] | None = \
+        DEFAULT_SUPPLEMENT_REQUEST_WITHIN_DAYS
+    # the apology letter (văn bản xin lỗi và đề nghị gia hạn) is issued before the due date;
+    # how long before is an agency setting (working hours or days; none: any time before)
+    apology_before: Duration | None = None
     warning_offset: Duration = Duration(amount=1, unit=TimeUnit.WORKING_DAYS)
     fee: FeeRule | None = None
     # digital: ``sign`` needs the signed result stored by Engine.sign_result, ``certify``
@@ -333,6 +381,8 @@ class Procedure(_Strict):
     signing: Medium = Medium.DIGITAL
     certification: Medium = Medium.DIGITAL
     components: tuple[Component, ...] = ()
+    # cases with their own time limit, chosen at submission (see SpecialCase)
+    cases: Annotated[tuple[SpecialCase, ...], Field(max_length=MAX_CASES)] = ()
     steps: tuple[StepSpec, ...]
 
     @field_validator("steps", mode="before")
@@ -373,18 +423,31 @@ class Procedure(_Strict):
                              f"({start.isoformat()}); it is the last day in force, inclusive")
         return value
 
-    @field_validator("warning_offset")
+    @field_validator("warning_offset", "apology_before")
     @classmethod
-    def _counted_back_in_office_time(cls, value: Duration) -> Duration:
-        if value.unit not in (TimeUnit.WORKING_HOURS, TimeUnit.WORKING_DAYS):
-            raise ValueError("a warning offset is counted back in working_hours or working_days")
+    def _counted_back_in_office_time(cls, value: Duration | None,
+                                     info: ValidationInfo) -> Duration | None:
+        if value is not None and value.unit not in (TimeUnit.WORKING_HOURS,
+                                                    TimeUnit.WORKING_DAYS):
+            what = "a warning offset" if info.field_name == "warning_offset" \
+                else "the apology letter's lead time"
+            raise ValueError(f"{what} is counted back in working_hours or working_days")
         return value
 
-    def processing_time_for(self, channel: str) -> Duration:
-        """The time limit for a dossier that came in through ``channel``."""
+    def processing_time_for(self, channel: str, case: str | None = None) -> Duration:
+        """The time limit for a dossier that came in through ``channel``, in special
+        ``case`` (a :class:`SpecialCase` id) if it declared one."""
+        if case is not None:
+            special = self.special_case(case)
+            if special is not None:
+                return special.processing_time
         if channel == "online" and self.online_processing_time is not None:
             return self.online_processing_time
         return self.processing_time
+
+    def special_case(self, case_id: str) -> SpecialCase | None:
+        """The :class:`SpecialCase` with id ``case_id``, if the procedure has it."""
+        return next((case for case in self.cases if case.id == case_id), None)
 
     def in_force_on(self, day: date) -> bool:
         """Whether this version applies to a dossier submitted on local date ``day``."""

@@ -33,6 +33,7 @@ APP_PRIVILEGES: dict[str, str] = {
     "signature_requests": "SELECT, INSERT, UPDATE",
     # delivered and dead-lettered messages are deleted (retention, purge)
     "outbox": "SELECT, INSERT, UPDATE, DELETE",
+    "digitisation_records": "SELECT, INSERT",
 }
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 

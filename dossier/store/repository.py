@@ -87,23 +87,29 @@ def list_dossier_codes(tx: Tx, agency: str | None = None) -> list[str]:
 
 
 def insert_dossier(tx: Tx, d: Dossier, fee_basis: Mapping[str, Any],
-                   applicant_key_digest: str | None = None) -> int:
+                   applicant_key_digest: str | None = None, case: str | None = None) -> int:
     """Insert a new dossier; ``applicant_key_digest`` indexes its applicant's ID number (see
-    :mod:`dossier.applicant_keys`)."""
+    :mod:`dossier.applicant_keys`); ``case`` is the procedure's special case declared."""
     row = tx.one(
         "INSERT INTO dossiers (code, procedure_code, procedure_version, agency, channel, state,"
         " resume_state, owner, applicant, fee_basis, fee_due, paid_amount, version, event_count,"
         " head_hash, submitted_at, received_at, updated_at, closed_at, step_due, extended,"
-        " assignee, step_role, step_due_at, applicant_key_digest)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " assignee, step_role, step_due_at, applicant_key_digest, case_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " RETURNING id",
         (d.code, d.procedure_code, d.procedure_version, d.agency, d.channel, d.state.value,
          None, d.owner, dumps(dict(d.applicant)), dumps(dict(fee_basis)), d.fee_due,
          d.paid_amount, d.version, d.event_count, d.head_hash, tx.instant_in(d.submitted_at),
          None, tx.instant_in(d.updated_at), None, "{}", False, d.assignee,
          d.step_role.value if d.step_role else None, tx.instant_in(d.step_due_at),
-         applicant_key_digest))
+         applicant_key_digest, case))
     return int(row[0])
+
+
+def dossier_case(tx: Tx, dossier_id: int) -> str | None:
+    """The special case the dossier declared at submission (``procedure.cases``), if any."""
+    row = tx.one("SELECT case_id FROM dossiers WHERE id = ?", (dossier_id,))
+    return None if row is None else row[0]
 
 
 def update_dossier(tx: Tx, before: Dossier, after: Dossier) -> bool:
@@ -155,6 +161,13 @@ def load_events(tx: Tx, dossier_id: int) -> list[Event]:
     rows = tx.all(f"SELECT {_EVENT_COLUMNS} FROM events WHERE dossier_id = ? ORDER BY seq, id",
                   (dossier_id,))
     return [Event(**event_fields(tx, r)) for r in rows]
+
+
+def count_events(tx: Tx, dossier_id: int, trigger: str) -> int:
+    """How many events of ``trigger`` the dossier has."""
+    row = tx.one("SELECT COUNT(*) FROM events WHERE dossier_id = ? AND trigger = ?",
+                 (dossier_id, trigger))
+    return int(row[0])
 
 
 def next_counter(tx: Tx, scope: str, key: str) -> int:

@@ -123,6 +123,8 @@ class DossierRow(SQLModel, table=True):
     step_due_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
     # HMAC-SHA256 of the applicant's ID number under the applicant key (never the number)
     applicant_key_digest: str | None = Field(default=None, sa_column=Column(String(64)))
+    # the special case of the procedure declared at submission (its time limit counts)
+    case_id: str | None = Field(default=None, sa_column=Column(String(64)))
 
 
 class ClockPauseRow(SQLModel, table=True):
@@ -394,3 +396,27 @@ class OutboxRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(String(255)))
     created_at: datetime = Field(sa_column=_instant())
     delivered_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+
+
+class DigitisationRecordRow(SQLModel, table=True):
+    """One line of a dossier's digitisation record (see
+    :class:`dossier.records.DigitisationRecord`): a component digitised here or reused, or
+    the result; ``seq`` is the event that recorded it."""
+
+    __tablename__ = "digitisation_records"
+    __table_args__ = (Index("ix_digitisation_records_dossier", "dossier_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(sa_column=Column(Integer, ForeignKey("dossiers.id"),
+                                             nullable=False))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    component: str | None = Field(default=None, sa_column=Column(String(64)))
+    sha256: str | None = Field(default=None, sa_column=Column(
+        String(64), ForeignKey("blobs.sha256")))
+    pages: int | None = Field(default=None, sa_column=Column(Integer))
+    source: str | None = Field(default=None, sa_column=Column(String(16)))
+    source_ref: str | None = Field(default=None, sa_column=Column(String(128)))
+    returned_electronically: bool | None = Field(default=None, sa_column=Column(Boolean))
+    actor: str = Field(sa_column=Column(String(128), nullable=False))
+    at: datetime = Field(sa_column=_instant())

@@ -107,7 +107,8 @@ class Copies:
                 provider=signer, created_at=now, component=component, number=number,
                 book=book))
             after = dossier
-            view = GuardView(tx, dossier, self.kernel.procedure_of(tx, dossier), {})
+            view = GuardView(tx, dossier, self.kernel.procedure_of(tx, dossier), {}, now=now,
+                             calendar=self.kernel.calendar_for(dossier.agency))
             if not uncertified(view.procedure, view.stored_components(),
                                view.certified_components()):
                 _, after = self.kernel.fire(tx, dossier, Trigger.CERTIFY, actor, {}, now=now)
