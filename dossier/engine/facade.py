@@ -20,8 +20,9 @@ from dossier.agencies import EMPTY_DIRECTORY, Agency, AgencyDirectory
 from dossier.audit import ENV_VAR, AuditKeys, verify_chain
 from dossier.calendar import WorkingCalendar
 from dossier.clock import Clock, SystemClock, require_aware
-from dossier.documents.base import Paperwork
+from dossier.documents.base import FormRenderer, Paperwork
 from dossier.engine import DEFAULT_URL, checkpoints, lifecycle, timers
+from dossier.engine.forms_api import FormsApi
 from dossier.engine.kernel import Kernel
 from dossier.engine.outbox import OutboxSettings
 from dossier.engine.outbox_api import OutboxApi, check_settings, check_sinks
@@ -29,6 +30,7 @@ from dossier.engine.payments_api import PaymentsApi, check_batch
 from dossier.engine.signing_api import SigningApi
 from dossier.errors import InvalidInput
 from dossier.fees import FeeBasis
+from dossier.forms import FormSettings, FormsService
 from dossier.payments.base import PaymentGateway
 from dossier.payments.receipt import ReceiptIssuer
 from dossier.payments.registry import GatewayRegistry
@@ -53,7 +55,7 @@ CHANNELS = lifecycle.CHANNELS
 log = logging.getLogger("dossier")
 
 
-class Engine(PaymentsApi, SigningApi, OutboxApi):
+class Engine(PaymentsApi, SigningApi, OutboxApi, FormsApi):
     """Runs dossiers through their procedures' lifecycles on one database.
 
     ``Engine()`` opens (or creates) ``sqlite:///dossier.db`` in the working directory;
@@ -77,10 +79,17 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
     (:class:`~dossier.engine.OutboxSettings`).
 
     ``agencies`` is the agency directory (:class:`~dossier.agencies.AgencyDirectory`, or
-    :class:`~dossier.agencies.Agency` objects): it gives the names printed on receipts,
-    stamps and statements (unless ``receipts.agency_names`` says otherwise) and each agency's
-    default signer (``signer=`` may then be left out). :meth:`from_config` builds all of this
-    from a ``dossier.toml``.
+    :class:`~dossier.agencies.Agency` objects): it gives the names, places, addresses and
+    tax codes printed on forms, receipts and statements (unless ``receipts.agency_names``
+    says otherwise) and each agency's default signer (``signer=`` may then be left out; forms
+    and receipts are signed with it when it holds its key here). With a directory, a dossier
+    cannot be submitted to an agency missing from it; without one (library use), papers
+    print the agency's code. :meth:`from_config` builds all of this from a ``dossier.toml``.
+
+    The one-stop-shop forms (:mod:`dossier.forms`) are issued by the kernel with the events
+    that call for them and laid out by ``forms`` (a
+    :class:`~dossier.documents.base.FormRenderer`; default: the shipped templates), numbered
+    as ``form_settings`` says.
 
     ``create=False`` opens an existing database only: a SQLite file that is not there, or a
     database without the dossier schema, is an error instead of a new empty database (what
@@ -100,6 +109,8 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
                  agencies: AgencyDirectory | Iterable[Agency] | None = None,
                  sinks: Mapping[str, Sink] | None = None,
                  outbox: OutboxSettings | None = None,
+                 forms: FormRenderer | None = None,
+                 form_settings: FormSettings | None = None,
                  create: bool = True) -> None:
         calendars = dict(calendars or {})
         for agency, calendar in calendars.items():
@@ -123,12 +134,15 @@ class Engine(PaymentsApi, SigningApi, OutboxApi):
             self._kernel = Kernel(db, clock=clock or SystemClock(), calendars=calendars,
                                   default_calendar=default_calendar
                                   or WorkingCalendar.vietnam(), audit_keys=keys,
-                                  sinks=sinks)
-            self._payments = PaymentService(self._kernel, registry, receipt_issuer, receipts)
+                                  sinks=sinks, agencies=directory)
             self._signing = SigningService(
                 self._kernel, signers or {}, paperwork=paperwork,
                 agency_names=receipts.agency_names if receipts else None,
                 certification_book=certification_book)
+            self._payments = PaymentService(self._kernel, registry, receipt_issuer, receipts,
+                                            seal=self._signing.seal)
+            self._forms = FormsService(self._kernel, renderer=forms, seal=self._signing.seal,
+                                       settings=form_settings)
         except BaseException:
             db.dispose()
             raise

@@ -19,7 +19,7 @@ from dossier.actors import Actor
 from dossier.audit import GENESIS
 from dossier.clock import LOCAL_TZ, local_date
 from dossier.effects import after_event, chain_event
-from dossier.engine.kernel import Kernel, check_version
+from dossier.engine.kernel import Kernel, check_version, named
 from dossier.errors import InvalidInput, TransitionNotAllowed
 from dossier.fees import FeeBasis, compute_fee
 from dossier.policy import Action
@@ -92,6 +92,7 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
     clean_applicant = policy.check_applicant(applicant)
     basis = FeeBasis.parse(fee_basis)
     agency = policy.submitting_agency(actor, channel, agency)
+    kernel.check_agency(agency)
     now = kernel.now()
     with kernel.transaction() as tx:
         procedure = kernel.procedures.in_force(tx, procedure_code, local_date(now))
@@ -118,7 +119,7 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
             target=State.AWAITING_RECEPTION.value, actor=actor.id, role=actor.role.value,
             on_behalf_of=None, at=now,
             data={"procedure": procedure.code, "version": procedure.version,
-                  "channel": channel, "fee_due": draft.fee_due,
+                  "channel": channel, "fee_due": draft.fee_due, **named(actor),
                   "applicant_digest": kernel.applicant_digest(
                       clean_applicant, key.id if key is not None else None)},
             key=key)

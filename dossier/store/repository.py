@@ -83,6 +83,16 @@ def list_dossier_codes(tx: Tx, agency: str | None = None) -> list[str]:
                                  (agency,))]
 
 
+def received_between(tx: Tx, agency: str, start: datetime, end: datetime,
+                     limit: int) -> list[Dossier]:
+    """Dossiers of ``agency`` received in ``[start, end)``, in order of reception (the
+    tracking book); at most ``limit`` (uses the index on agency)."""
+    rows = tx.all(f"SELECT {_DOSSIER_COLUMNS} FROM dossiers WHERE agency = ? AND"
+                  " received_at >= ? AND received_at < ? ORDER BY received_at, id LIMIT ?",
+                  (agency, tx.instant_in(start), tx.instant_in(end), limit))
+    return [_dossier(tx, row) for row in rows]
+
+
 def insert_dossier(tx: Tx, d: Dossier, fee_basis: Mapping[str, Any]) -> int:
     row = tx.one(
         "INSERT INTO dossiers (code, procedure_code, procedure_version, agency, channel, state,"
