@@ -161,8 +161,7 @@ def snapshot(engine: Engine, signatures: Engine, code: str) -> tuple[Any, ...]:
 
 def requested(signatures: Engine, code: str, leader: Actor,
               signer: str = "phone") -> SignatureRequest:
-    outcome = signatures.sign_result(code, actor=leader, signer=signer,
-                                     signer_name="Trần Thị Duyệt")
+    outcome = signatures.sign_result(code, actor=leader, signer=signer)
     assert isinstance(outcome, SignatureRequest)
     return outcome
 
@@ -208,8 +207,7 @@ def test_csc_signs_a_given_document_at_once(
     code = awaiting_signature(engine, clerk, specialist)
     given = scanned(label="Phieu ly lich tu phap so 1")
     hashes_before = len(kit.csc.signed_hashes)
-    after = signatures.sign_result(code, actor=leader, signer="csc", document=given,
-                                   signer_name="Trần Thị Duyệt")
+    after = signatures.sign_result(code, actor=leader, signer="csc", document=given)
     assert isinstance(after, Dossier)
     assert after.state == "awaiting_return"
     assert len(kit.csc.signed_hashes) == hashes_before + 1  # only a digest went out
