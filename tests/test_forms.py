@@ -12,11 +12,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from forms_support import AFTER, APPLICANT, BEFORE, COMMUNE, every_form, text_of, world
+from signing_support import assert_signed_ok, nss_db, pki
 
 from dossier import Actor
 from dossier.errors import InvalidInput
-from signing_support import assert_signed_ok, nss_db, pki
-from forms_support import AFTER, APPLICANT, BEFORE, COMMUNE, every_form, text_of, world
 
 __all__ = ["nss_db"]  # the pdfsig fixture, shared with the signing tests
 HEADER = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
@@ -136,15 +136,15 @@ def test_a_stop_before_the_2025_circular_issues_no_form() -> None:
     assert "form" not in w.engine.history(code)[-1].data
 
 
-def test_an_issued_form_is_a_document_whose_hash_is_in_its_event() -> None:
+def test_an_issued_form_is_the_document_its_event_numbered() -> None:
     w = world(AFTER)
     code = w.received()
     [doc] = w.engine.documents(code)
     event = w.engine.history(code)[-1]
-    assert (doc.kind, doc.media_type, doc.number, doc.book) == (
-        "form-01", "application/pdf", 1, "03/2025/TT-VPCP")
+    assert (doc.kind, doc.media_type, doc.number, doc.book, doc.signed_by) == (
+        "form-01", "application/pdf", 1, "03/2025/TT-VPCP", "nv01")
     assert event.data["form"] == {"kind": "form-01", "circular": "03/2025/TT-VPCP",
-                                  "number": 1, "sha256": doc.sha256}
+                                  "number": 1}
     pdf = w.engine.read_document(code, doc.sha256)
     assert hashlib.sha256(pdf).hexdigest() == doc.sha256
     assert (event.data["actor_name"], event.data["actor_title"]) == (
@@ -246,3 +246,19 @@ def test_actor_names_are_checked_text() -> None:
     with pytest.raises(InvalidInput):
         Actor("nv01", "clerk", COMMUNE, name="Nguyễn\nVăn")
     assert Actor("nv01", "clerk", COMMUNE, name=" Lan ").name == "Lan"
+
+
+def test_a_form_numbered_outside_engine_fire_is_made_by_the_worker() -> None:
+    """Services and timers fire through the kernel in their own transactions: the event
+    numbers the form at once (cheap), the worker's forms job makes it."""
+    w = world(AFTER)
+    code = w.submit()
+    kernel = w.engine.kernel
+    with kernel.transaction() as tx:
+        kernel.fire(tx, code, "receive", w.clerk, {}, now=kernel.now())
+    assert w.engine.documents(code) == []
+    assert w.engine.history(code)[-1].data["form"]["number"] == 1
+    assert w.engine.issue_pending_forms() == 1
+    assert [d.kind for d in w.engine.documents(code)] == ["form-01"]
+    assert w.engine.issue_pending_forms() == 0       # the scan moved on
+    assert w.engine.issue_pending_forms(code) == 0   # and nothing is made twice

@@ -21,6 +21,7 @@ from dossier.audit import ENV_VAR, AuditKeys, verify_chain
 from dossier.calendar import WorkingCalendar
 from dossier.clock import Clock, SystemClock, require_aware
 from dossier.documents.base import FormRenderer, Paperwork
+from dossier.documents.circulars import ISSUED_AT
 from dossier.engine import DEFAULT_URL, checkpoints, lifecycle, timers
 from dossier.engine.forms_api import FormsApi
 from dossier.engine.kernel import Kernel
@@ -28,7 +29,7 @@ from dossier.engine.outbox import OutboxSettings
 from dossier.engine.outbox_api import OutboxApi, check_settings, check_sinks
 from dossier.engine.payments_api import PaymentsApi, check_batch
 from dossier.engine.signing_api import SigningApi
-from dossier.errors import InvalidInput
+from dossier.errors import DossierError, InvalidInput
 from dossier.fees import FeeBasis
 from dossier.forms import FormSettings, FormsService
 from dossier.payments.base import PaymentGateway
@@ -288,15 +289,29 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, FormsApi):
         if not isinstance(code, str) or not isinstance(trigger, str):
             raise InvalidInput("fire() takes a dossier code and a trigger name")
         if trigger == Trigger.EXTEND:
-            return lifecycle.extend(self._kernel, code, actor, data, if_version, on_behalf_of)
+            after = lifecycle.extend(self._kernel, code, actor, data, if_version, on_behalf_of)
+            self._issue_forms(after, Trigger.EXTEND)
+            return after
         if trigger == Trigger.PAY:
             after, order_ref = self._payments.settlement.pay(
                 code, actor=actor, data=data, if_version=if_version, on_behalf_of=on_behalf_of)
             if order_ref is not None:
                 self._payments.receipts.issue(order_ref=order_ref)
             return after
-        return lifecycle.fire(self._kernel, code, trigger, actor=actor,
-                              on_behalf_of=on_behalf_of, if_version=if_version, data=data)
+        after = lifecycle.fire(self._kernel, code, trigger, actor=actor,
+                               on_behalf_of=on_behalf_of, if_version=if_version, data=data)
+        self._issue_forms(after, trigger)
+        return after
+
+    def _issue_forms(self, after: Dossier, trigger: str) -> None:
+        """The form the event just committed numbered, made now (the worker retries a form
+        that cannot be made: the transition stands either way)."""
+        if trigger in ISSUED_AT:
+            try:
+                self._forms.issue(after.code)
+            except DossierError as exc:
+                log.warning("%s: forms not issued yet (%s); the worker will retry",
+                            after.code, type(exc).__name__)
 
     def extend(self, code: str, *, actor: Actor, reason: str, appointment_at: datetime | str,
                if_version: int | None = None) -> Dossier:
@@ -307,9 +322,11 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, FormsApi):
         counts as late. Also reachable as ``fire(code, "extend", reason=…, appointment_at=…)``.
         """
         check_actor(actor)
-        return lifecycle.extend(self._kernel, code, actor,
-                                {"reason": reason, "appointment_at": appointment_at},
-                                if_version)
+        after = lifecycle.extend(self._kernel, code, actor,
+                                 {"reason": reason, "appointment_at": appointment_at},
+                                 if_version)
+        self._issue_forms(after, Trigger.EXTEND)
+        return after
 
     def attach(self, code: str, component: str, data: bytes, filename: str, *, actor: Actor,
                media_type: str | None = None) -> Attachment:

@@ -31,6 +31,12 @@ class FormsApi:
             check_actor(actor)
         return self._forms.render(code, kind, fmt=format, actor=actor)
 
+    def issue_pending_forms(self, code: str | None = None) -> int:
+        """Make and store the forms events have numbered but no document holds yet (of one
+        dossier, or of all from where the last run stopped: the worker's ``forms`` job);
+        return how many. :meth:`fire` and :meth:`extend` issue their dossier's at once."""
+        return self._forms.issue(code)
+
     def tracking_book(self, agency: str, start: date, end: date, *,
                       format: Literal["pdf", "csv"] = "pdf") -> bytes:
         """Sổ theo dõi hồ sơ of ``agency``: every dossier it received from ``start`` to

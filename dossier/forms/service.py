@@ -1,18 +1,25 @@
-"""The forms service: issues the one-stop-shop forms in the transaction of the event that
-calls for them, renders the control sheet on demand, exports the tracking book.
+"""The forms service: numbers the one-stop-shop forms in the transaction of the event that
+calls for them and issues them right after it; renders the control sheet on demand; exports
+the tracking book.
 
 At ``receive``, ``request_supplement``, ``refuse``, ``extend`` and ``stop`` the kernel's record
-hook (:meth:`Kernel.on_record`) makes the form of the circular in force that day
-(:mod:`dossier.documents.circulars`): it takes the next number of the agency's series for that
-form and year (an atomic counter, so two clerks never share a number), renders the PDF,
-signs it with the agency's seal when it has one that signs here and at once (a local key;
-otherwise it is kept unsigned), stores it as a document of the dossier (kind ``form-0N``) and
-returns ``{"form": {kind, circular, number, sha256}}`` for the event. All of it commits with
-the event or not at all. A seal that fails leaves the form unsigned (logged): a lapsed
-certificate must not stop the counter.
+hook (:meth:`Kernel.on_record`) picks the form of the circular in force that day
+(:mod:`dossier.documents.circulars`), takes the next number of the agency's series for that
+form and year (an atomic counter, so two clerks never share a number) and writes
+``{"form": {kind, circular, number}}`` into the event. The event then fixes everything the
+form prints (number, date, people, reason, deadlines), so the document is a function of it.
 
-Rendering costs tens of milliseconds inside the write transaction (``bench/README.md`` has the
-figure); it stays there because the form's hash belongs in the event that issues it.
+The PDF is made after the commit, as receipts are: :meth:`FormsService.issue` renders it,
+signs it with the agency's seal when it has one that signs here and at once (a local key;
+otherwise it is kept unsigned), and stores it as a document of the dossier (kind
+``form-0N``, its number and circular, its SHA-256) in a short transaction of its own.
+``Engine.fire`` and ``Engine.extend`` issue the forms of the dossier they moved before they
+return; the worker's ``forms`` job issues the rest (timers, services) from where it last
+stopped, reading the event feed. Why not inside the event's transaction: rendering costs
+about 130 ms and sealing about 300 ms more (``bench/forms.py``), against about 0.3 ms for the
+transition itself; held in the write transaction, that would cap a SQLite database near ten
+receptions a second and hold PostgreSQL row locks as long. A seal that fails leaves the form
+unsigned (logged): a lapsed certificate must not stop the counter.
 """
 
 from __future__ import annotations
@@ -41,17 +48,20 @@ from dossier.documents.circulars import (
 )
 from dossier.documents.wording import short_date
 from dossier.engine.kernel import Kernel, Recording
-from dossier.errors import InvalidInput, SigningError
+from dossier.errors import DossierError, InvalidInput, SigningError
 from dossier.forms import sheets
 from dossier.policy import check_party
 from dossier.procedure.model import Procedure
 from dossier.records import Deadlines, DocumentRecord, Dossier, Event
 from dossier.states import Trigger
+from dossier.store import feed_repo
 from dossier.store import repository as repo
 from dossier.store import signatures_repo as srepo
 from dossier.store.database import Tx
 
 log = logging.getLogger("dossier.forms")
+#: Where the worker's scan of the event feed stopped (two counters: txid, id).
+_CURSOR = "forms-feed"
 
 #: The renderer used when the engine is given none (loaded on first use: Jinja2, fpdf2).
 OFFICIAL_FORMS = "dossier.documents.official:OfficialForms"
@@ -112,22 +122,68 @@ class FormsService:
         spec = form_for(use, local_date(rec.at)) if use is not None else None
         if spec is None:  # no form for this trigger (or none in that circular)
             return {}
-        dossier = rec.dossier
         year = local_date(rec.at).year
         number = repo.next_counter(
-            tx, "form", f"{dossier.agency}:{spec.circular.folder}:{spec.kind}:{year}")
-        sheet = self._sheet(tx, spec, dossier, rec.data, rec.deadlines, rec.at, number,
-                            rec.actor.name, rec.actor.title, rec.actor.role.value)
+            tx, "form", f"{rec.dossier.agency}:{spec.circular.folder}:{spec.kind}:{year}")
+        return {"form": {"kind": spec.kind, "circular": spec.circular.value,
+                         "number": number}}
+
+    # --- made after the commit ------------------------------------------------------------
+
+    def issue(self, code: str | None = None, *, limit: int = 200) -> int:
+        """Make and store the forms events numbered and no document holds yet: those of
+        dossier ``code``, or (``None``) those of every dossier from where the last run
+        stopped (at most ``limit`` events read). Returns how many were stored. A form that
+        cannot be made is logged and tried again next time (the scan does not pass it)."""
+        if code is not None:
+            with self.kernel.transaction(write=False) as tx:
+                dossier = self.kernel.load(tx, code)
+                waiting = [e for e in repo.load_events(tx, dossier.id) if "form" in e.data]
+            return sum(self._store(code, event) for event in waiting)
+        postgres = not self.kernel.db.is_sqlite
+        with self.kernel.transaction(write=False) as tx:
+            txid = repo.read_counter(tx, _CURSOR, "txid")
+            event_id = repo.read_counter(tx, _CURSOR, "id")
+            rows = feed_repo.events_after(tx, postgres=postgres, txid=txid,
+                                          event_id=event_id, limit=limit)
+        stored = 0
+        for event, at_txid, at_id in rows:
+            if "form" in event.data:
+                try:
+                    stored += self._store(event.code, event)
+                except DossierError as exc:
+                    log.warning("%s: form %s not issued yet: %s", event.code,
+                                event.data["form"].get("kind"), type(exc).__name__)
+                    break
+            with self.kernel.transaction() as tx:
+                repo.set_counter(tx, _CURSOR, "txid", at_txid)
+                repo.set_counter(tx, _CURSOR, "id", at_id)
+        return stored
+
+    def _store(self, code: str, event: Event) -> int:
+        """The form ``event`` numbered, made and stored unless it is already; 1 if stored."""
+        form = event.data["form"]
+        with self.kernel.transaction(write=False) as tx:
+            dossier = self.kernel.load(tx, code)
+            if _stored(tx, dossier, form):
+                return 0
+            sheet = self._again(tx, dossier, event)
         pdf, signer = self._sealed(self.renderer.pdf(sheet), sheet, dossier.agency)
         digest = hashlib.sha256(pdf).hexdigest()
-        repo.put_blob(tx, digest, pdf)
-        srepo.insert_document(tx, dossier.id, DocumentRecord(
-            dossier_code=dossier.code, kind=spec.kind,
-            filename=f"{spec.kind}-so-{number:02d}-{year}.pdf", sha256=digest, size=len(pdf),
-            media_type=PDF, signed_by=rec.actor.id, provider=signer, created_at=rec.at,
-            number=number, book=spec.circular.value))
-        return {"form": {"kind": spec.kind, "circular": spec.circular.value,
-                         "number": number, "sha256": digest}}
+        year = local_date(event.at).year
+        with self.kernel.transaction() as tx:
+            repo.lock_dossier(tx, dossier.id, postgres=not self.kernel.db.is_sqlite)
+            if _stored(tx, dossier, form):  # another worker got there first
+                return 0
+            repo.put_blob(tx, digest, pdf)
+            srepo.insert_document(tx, dossier.id, DocumentRecord(
+                dossier_code=code, kind=sheet.kind,
+                filename=f"{sheet.kind}-so-{sheet.number:02d}-{year}.pdf", sha256=digest,
+                size=len(pdf), media_type=PDF, signed_by=event.actor, provider=signer,
+                created_at=self.kernel.now(), number=sheet.number, book=sheet.circular))
+        log.info("%s: %s %s issued%s", code, sheet.kind, sheet.reference,
+                 f", sealed with {signer}" if signer else ", unsigned")
+        return 1
 
     def _sheet(self, tx: Tx, spec: FormSpec, dossier: Dossier, data: Mapping[str, Any],
                deadlines: Deadlines, at: datetime, number: int, name: str | None,
@@ -146,7 +202,7 @@ class FormsService:
             sealed = self._seal(pdf, agency=agency, dossier_code=sheet.dossier_code,
                                 reason=f"{sheet.title} số {sheet.reference}",
                                 field_name=f"BieuMau{sheet.kind[-2:]}So{sheet.number}",
-                                signed_at=sheet.issued_at)
+                                signed_at=self.kernel.now())
         except SigningError as exc:
             log.warning("%s: %s %s kept unsigned: %s", sheet.dossier_code, sheet.kind,
                         sheet.reference, type(exc).__name__)
@@ -170,14 +226,14 @@ class FormsService:
             events = repo.load_events(tx, dossier.id)
             issuer = _issuing_event(events, kind)
             if issuer is not None:
-                sheet = self._again(tx, dossier, events, issuer)
+                sheet = self._again(tx, dossier, issuer)
             else:
                 sheet = self._control(dossier, procedure, events, kind, now)
         if fmt == "html":
             return self.renderer.html(sheet).encode("utf-8")
         return self.renderer.pdf(sheet)
 
-    def _again(self, tx: Tx, dossier: Dossier, events: list[Event], event: Event) -> FormSheet:
+    def _again(self, tx: Tx, dossier: Dossier, event: Event) -> FormSheet:
         form = event.data["form"]
         spec = spec_of(form["kind"], Circular(form["circular"]))
         started = event.data.get("arrived_at") or event.at
@@ -243,6 +299,11 @@ class FormsService:
         sheet = sheets.tracking_book(spec, head=head, rows=rows, start=short_date(begin),
                                      end=short_date(stop - timedelta(seconds=1)), at=now)
         return self.renderer.pdf(sheet)
+
+
+def _stored(tx: Tx, dossier: Dossier, form: Mapping[str, Any]) -> bool:
+    return any(d.kind == form["kind"] and d.number == form["number"]
+               and d.book == form["circular"] for d in srepo.documents_of(tx, dossier.id))
 
 
 def _issuing_event(events: list[Event], kind: str) -> Event | None:

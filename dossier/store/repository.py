@@ -152,6 +152,26 @@ def load_events(tx: Tx, dossier_id: int) -> list[Event]:
     return [Event(**event_fields(tx, r)) for r in rows]
 
 
+def read_counter(tx: Tx, scope: str, key: str) -> int:
+    """A counter's value (0 for one never set)."""
+    row = tx.one("SELECT value FROM counters WHERE scope = ? AND key = ?", (scope, key))
+    return 0 if row is None else int(row[0])
+
+
+def set_counter(tx: Tx, scope: str, key: str, value: int) -> None:
+    """Set a counter (a position kept between runs, e.g. how far a job has read)."""
+    tx.execute("INSERT INTO counters (scope, key, value) VALUES (?, ?, ?)"
+               " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
+               (scope, key, value))
+
+
+def lock_dossier(tx: Tx, dossier_id: int, *, postgres: bool) -> None:
+    """Hold the dossier's row until the transaction ends (PostgreSQL; SQLite's writer lock
+    already serialises writers)."""
+    if postgres:
+        tx.one("SELECT id FROM dossiers WHERE id = ? FOR UPDATE", (dossier_id,))
+
+
 def next_counter(tx: Tx, scope: str, key: str) -> int:
     """Atomically take the next number of a counter (1 for a new one)."""
     row = tx.one(
