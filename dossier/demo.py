@@ -423,6 +423,9 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
     codes.append(d.code)
 
     codes += _circular_2025(demo)
+    # the refusal the timer fired (hết hạn bổ sung) has its form made by the worker's forms
+    # job; run it once, as the worker would
+    engine.issue_pending_forms()
 
     finals = [engine.get(code) for code in codes]
     issued: Counter[str] = Counter()
@@ -456,7 +459,8 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
         f"{kind} × {n}" for kind, n in sorted(issued.items()) if kind.startswith("form-")))
     echo(f"{'':11} plus a control sheet per dossier (form-06, PDF and HTML) and each "
          "agency's tracking book (form-07, PDF and CSV)")
-    echo(f"e-receipts (PDF, the commune's sealed): {receipts}/ ({issued['receipt']} files)")
+    echo(f"e-receipts (PDF; the commune's carry its seal): {receipts}/ "
+         f"({issued['receipt']} files)")
     (signed / "test-root.pem").write_bytes(pki.root.cert_pem)
     documents = [d for c in codes for d in engine.documents(c)
                  if d.kind in ("result", "certified_copy")]

@@ -262,3 +262,24 @@ def test_a_form_numbered_outside_engine_fire_is_made_by_the_worker() -> None:
     assert [d.kind for d in w.engine.documents(code)] == ["form-01"]
     assert w.engine.issue_pending_forms() == 0       # the scan moved on
     assert w.engine.issue_pending_forms(code) == 0   # and nothing is made twice
+
+
+def test_the_cli_exports_the_tracking_book(tmp_path: Path) -> None:
+    from forms_support import agencies, procedure
+
+    from dossier import Engine
+    from dossier.cli import main
+    from dossier.testing import FrozenClock
+
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    engine = Engine(url, clock=FrozenClock(AFTER), agencies=agencies())
+    engine.register(procedure())
+    clerk = Actor("nv01", "clerk", COMMUNE, name="Nguyễn Thị Lan")
+    code = engine.submit("2.000815", applicant=APPLICANT, channel="counter", actor=clerk).code
+    engine.fire(code, "receive", actor=clerk)
+    engine.close()
+    out = tmp_path / "so.csv"
+    assert main(["forms", "book", "--database", url, "--agency", COMMUNE, "--from",
+                 "2025-09-01", "--to", "2025-09-30", "--format", "csv", "--out",
+                 str(out)]) == 0
+    assert code in out.read_text(encoding="utf-8-sig")
