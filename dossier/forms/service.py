@@ -146,7 +146,7 @@ class FormsService:
             event_id = repo.read_counter(tx, _CURSOR, "id")
             rows = feed_repo.events_after(tx, postgres=postgres, txid=txid,
                                           event_id=event_id, limit=limit)
-        stored = 0
+        stored, reached = 0, (txid, event_id)
         for event, at_txid, at_id in rows:
             if "form" in event.data:
                 try:
@@ -155,9 +155,11 @@ class FormsService:
                     log.warning("%s: form %s not issued yet: %s", event.code,
                                 event.data["form"].get("kind"), type(exc).__name__)
                     break
+            reached = (at_txid, at_id)
+        if reached != (txid, event_id):
             with self.kernel.transaction() as tx:
-                repo.set_counter(tx, _CURSOR, "txid", at_txid)
-                repo.set_counter(tx, _CURSOR, "id", at_id)
+                repo.set_counter(tx, _CURSOR, "txid", reached[0])
+                repo.set_counter(tx, _CURSOR, "id", reached[1])
         return stored
 
     def _store(self, code: str, event: Event) -> int:
