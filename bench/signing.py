@@ -81,10 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         p12.write_bytes(pki.pkcs12(pki.signer))
 
         ours = LocalSigner.from_pkcs12(p12, TEST_PASSPHRASE)
-        invisible = SignRequest(signer_name="Nguyễn Văn Ký", agency="UBND xã Thử Nghiệm",
-                                visible=False)
-        visible = SignRequest(signer_name="Nguyễn Văn Ký", agency="UBND xã Thử Nghiệm",
-                              dossier_code="H12.22-250908-0001")
+        invisible = SignRequest(visible=False)
+        visible = SignRequest(dossier_code="H12.22-250908-0001")
         meta = signers.PdfSignatureMetadata(field_name="ChuKySo1", md_algorithm="sha256",
                                             subfilter=fields.SigSeedSubFilter.PADES)
 

@@ -463,6 +463,43 @@ def _add_outbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         command.set_defaults(run=_outbox)
 
 
+def _forms_book(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    try:
+        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    except ValueError:
+        print("--from and --to are dates: YYYY-MM-DD", file=sys.stderr)
+        return 2
+    engine = _engine(args, create=False)
+    try:
+        data = engine.tracking_book(args.agency, start, end, format=args.format)
+    finally:
+        engine.close()
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"{args.out}: sổ theo dõi hồ sơ of {args.agency}, {start} to {end}")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def _add_forms(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    forms = sub.add_parser("forms", help="one-stop-shop forms: the tracking book")
+    forms_sub = forms.add_subparsers(dest="forms_command", required=True)
+    book = forms_sub.add_parser("book", help="an agency's Sổ theo dõi hồ sơ for a period")
+    _deployment_options(book)
+    book.add_argument("--agency", required=True, metavar="CODE", help="the agency's code")
+    book.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD",
+                      help="first day of reception (Vietnam date)")
+    book.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD",
+                      help="last day of reception, included")
+    book.add_argument("--format", choices=("pdf", "csv"), default="pdf", help="default: pdf")
+    book.add_argument("--out", metavar="FILE", help="default: standard output")
+    book.set_defaults(run=_forms_book)
+
+
 def _database_default() -> str:
     # a URL with a password belongs in the environment, not in shell history or code
     return os.environ.get("DOSSIER_DATABASE_URL") or DEFAULT_URL
@@ -589,6 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.set_defaults(run=_reconcile)
 
     _add_outbox(sub)
+    _add_forms(sub)
     return parser
 
 

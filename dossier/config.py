@@ -123,6 +123,7 @@ class WorkerSettings(_Strict):
     receipts_interval: float = Field(default=60.0, ge=0)
     signatures_interval: float = Field(default=15.0, ge=0)
     outbox_interval: float = Field(default=5.0, ge=0)
+    forms_interval: float = Field(default=15.0, ge=0)
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     log_format: Literal["text", "json"] = "text"

@@ -1,9 +1,14 @@
 """``dossier demo``: a handful of dossiers of three sample procedures, end to end.
 
-Everything it writes goes inside ``--out`` (default ``./dossier-demo``): the SQLite database,
-one control sheet (Phiếu kiểm soát) per dossier, the reception receipts (Giấy tiếp nhận và
-hẹn trả kết quả) and the apology letters (Phiếu xin lỗi và hẹn lại). Each run starts from an
-empty database. Time is a :class:`~dossier.testing.FrozenClock` that the demo moves forward
+Everything it writes goes inside ``--out`` (default ``./dossier-demo``): the SQLite database;
+under ``bieu-mau/`` every one-stop-shop form the story issued (Giấy tiếp nhận, yêu cầu bổ
+sung, từ chối, xin lỗi under Thông tư 01/2018/TT-VPCP in July; a Giấy tiếp nhận and a Thông
+báo dừng giải quyết under Thông tư 03/2025/TT-VPCP in September), each dossier's control
+sheet (Phiếu kiểm soát, PDF and HTML) and each agency's tracking book (Sổ theo dõi hồ sơ, PDF
+and CSV); the e-receipts under ``bien-lai/``; signed results and copies under ``ky-so/``.
+The commune's forms and receipts carry its seal (its default signer, a local key of the
+demo's throw-away PKI). Each run starts from an empty database. Time is a
+:class:`~dossier.testing.FrozenClock` that the demo moves forward
 (day by day for the deadlines section, with the timer worker sweeping each morning), so runs
 are repeatable.
 """
@@ -22,11 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from dossier.actors import Actor
 from dossier.audit import ENV_VAR
 from dossier.clock import LOCAL_TZ
-from dossier.documents import render_apology_letter, render_control_sheet, render_receipt
 from dossier.documents.pdf import new_document
 from dossier.engine import Engine
 from dossier.errors import AuditError, DossierError, GuardFailed
@@ -52,7 +57,19 @@ BUILDING_PERMIT = "1.009994"  # cấp giấy phép xây dựng nhà ở riêng l
 COMMUNE = "000.00.12.H12"     # illustrative agency codes (mã đơn vị)
 PROVINCE = "000.00.05.H12"
 _SHORT = {COMMUNE: "xa", PROVINCE: "tinh"}
+#: The staff of the story, by role and agency: (full name, title) as forms print them.
+STAFF = {
+    (Role.CLERK, COMMUNE): ("Nguyễn Thị Lan", "Công chức Bộ phận Một cửa"),
+    (Role.SPECIALIST, COMMUNE): ("Phạm Văn Hùng", "Công chức tư pháp - hộ tịch"),
+    (Role.CERTIFIER, COMMUNE): ("Nguyễn Văn Ký", "Phó Chủ tịch Ủy ban nhân dân xã"),
+    (Role.LEADER, COMMUNE): ("Nguyễn Văn Ký", "Phó Chủ tịch"),
+    (Role.CLERK, PROVINCE): ("Lê Thị Mai", "Công chức Bộ phận Một cửa"),
+    (Role.SPECIALIST, PROVINCE): ("Đỗ Văn Tâm", "Chuyên viên"),
+    (Role.LEADER, PROVINCE): ("Trần Thị Duyệt", "Phó Giám đốc"),
+}
 SIGNERS = ("local", "csc", "phone")  # the demo's results rotate over the three signers
+PAGE_FORMATS: tuple[Literal["pdf", "html"], ...] = ("pdf", "html")
+BOOK_FORMATS: tuple[Literal["pdf", "csv"], ...] = ("pdf", "csv")
 
 
 @dataclass
@@ -70,7 +87,9 @@ class Demo:
     applicants: int = 0
 
     def staff(self, role: Role, agency: str) -> Actor:
-        return Actor(id=f"{role.value}-{_SHORT[agency]}", role=role, agency=agency)
+        name, title = STAFF[(role, agency)]
+        return Actor(id=f"{role.value}-{_SHORT[agency]}", role=role, agency=agency, name=name,
+                     title=title)
 
     def tick(self, minutes: int = 7) -> None:
         self.clock.advance(timedelta(minutes=minutes))
@@ -134,7 +153,6 @@ class Demo:
         self.tick()
         code, signer = dossier.code, SIGNERS[self.signed % len(SIGNERS)]
         self.signed += 1
-        name = f"Lãnh đạo {leader.id}"
         if not self.shown_unsigned:  # once: "sign" alone is refused, the signed result fires it
             self.shown_unsigned = True
             try:
@@ -142,7 +160,7 @@ class Demo:
             except GuardFailed as exc:
                 self.out(f"{'':11} {code:<28} sign                 refused without a signed "
                          f"result ({exc.guard}); sign_result makes one")
-        outcome = self.engine.sign_result(code, actor=leader, signer=signer, signer_name=name)
+        outcome = self.engine.sign_result(code, actor=leader, signer=signer)
         while isinstance(outcome, SignatureRequest):
             if not self.phone_rejected:
                 self.phone_rejected = True
@@ -150,8 +168,7 @@ class Demo:
                 self.engine.poll_signatures()
                 self.out(f"{'':11} {code:<28} sign (phone)        rejected on the phone, "
                          "asked again")
-                outcome = self.engine.sign_result(code, actor=leader, signer=signer,
-                                                  signer_name=name)
+                outcome = self.engine.sign_result(code, actor=leader, signer=signer)
                 continue
             self.phone.confirm(outcome.transaction_id)
             self.engine.poll_signatures()
@@ -166,8 +183,7 @@ class Demo:
         for component in procedure.components:
             if component.may_certify:
                 after = self.engine.certify_copy(dossier.code, component.id, actor=certifier,
-                                                 signer="local",
-                                                 certifier_name=f"Công chức {certifier.id}")
+                                                 signer="local")
         number = [d.number for d in self.engine.documents(dossier.code)
                   if d.kind == "certified_copy"]
         self.show(dossier, after, f"certify (số {', '.join(map(str, number))})", certifier)
@@ -224,7 +240,7 @@ def run_demo(out_dir: Path, *, echo: Callable[[str], None] = print) -> list[Doss
     out_dir.mkdir(parents=True, exist_ok=True)
     for leftover in ("dossier.db", "dossier.db-wal", "dossier.db-shm"):
         (out_dir / leftover).unlink(missing_ok=True)
-    for name in ("phieu-kiem-soat", "giay-tiep-nhan", "phieu-xin-loi", "ky-so"):
+    for name in ("bieu-mau", "bien-lai", "ky-so"):
         shutil.rmtree(out_dir / name, ignore_errors=True)
         (out_dir / name).mkdir()
 
@@ -252,12 +268,17 @@ class Receivers:
     smtp: FakeSmtpServer
 
 
-def _write_config(out_dir: Path, receivers: Receivers) -> tuple[Path, dict[str, str]]:
+def _write_config(out_dir: Path, receivers: Receivers,
+                  pki: TestPki) -> tuple[Path, dict[str, str]]:
     """The demo's own ``dossier.toml`` and the environment its secrets come from."""
     path = out_dir / "dossier.toml"
     path.write_text(DEMO_CONFIG.format(hook=receivers.hook.url, smtp=receivers.smtp.port),
                     encoding="utf-8")
+    # the commune's seal: a key of the demo's throw-away PKI (a real one stays off the disk
+    # the database is on, or in an HSM)
+    (out_dir / "ky-so" / "con-dau-xa.p12").write_bytes(pki.pkcs12(pki.signer))
     environ = {
+        "DEMO_SEAL_PASSPHRASE": TEST_PASSPHRASE.decode(),
         # the demo's throw-away audit key, kept beside its database so that `dossier
         # verify-audit --checkpoint` can be tried on it; a real one lives in the deployment's
         # secrets, never in the database or the code
@@ -277,15 +298,36 @@ audit_key = {{ env = "DOSSIER_AUDIT_KEY" }}
 procedures = []
 
 [[agencies]]
+code = "000.00.00.H12"
+name = "Ủy ban nhân dân tỉnh Thử Nghiệm"
+short_name = "UBND tỉnh Thử Nghiệm"
+level = "province"
+place = "Thử Nghiệm"
+address = "Số 1 đường Trung tâm, tỉnh Thử Nghiệm"
+
+[[agencies]]
 code = "000.00.05.H12"
 name = "Công an tỉnh Thử Nghiệm"
 level = "department"
+parent = "000.00.00.H12"
+place = "Thử Nghiệm"
+address = "Số 5 đường Trung tâm, tỉnh Thử Nghiệm"
+tax_code = "0109876543"
 
 [[agencies]]
 code = "000.00.12.H12"
 name = "Ủy ban nhân dân xã Thử Nghiệm"
 short_name = "UBND xã Thử Nghiệm"
+parent = "000.00.00.H12"
+place = "Thử Nghiệm"
+address = "Thôn Trung, xã Thử Nghiệm, tỉnh Thử Nghiệm"
 tax_code = "0101234567"
+signer = "local"                    # its seal: forms and receipts are signed with it
+
+[signers.local]                     # replaced in Python by the same key on the demo's clock
+kind = "local"
+p12_file = "ky-so/con-dau-xa.p12"
+passphrase = {{ env = "DEMO_SEAL_PASSPHRASE" }}
 
 [sinks.partner]                     # an integrator's system, told of every event
 kind = "webhook"
@@ -310,12 +352,11 @@ outbox_interval = 5
 def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: FakePhoneService,
          pki: TestPki, local: LocalSigner, echo: Callable[[str], None],
          receivers: Receivers) -> list[Dossier]:
-    sheets, receipts, apologies, signed = (out_dir / "phieu-kiem-soat", out_dir / "giay-tiep-nhan",
-                                           out_dir / "phieu-xin-loi", out_dir / "ky-so")
+    forms, receipts, signed = out_dir / "bieu-mau", out_dir / "bien-lai", out_dir / "ky-so"
     # the payment providers are in-process fakes speaking VNPay's and MoMo's real protocols
     vnpay_config, momo_config = demo_vnpay_config(), demo_momo_config()
     provider = FakeProviderService(vnpay_config=vnpay_config, momo_config=momo_config)
-    config, environ = _write_config(out_dir, receivers)
+    config, environ = _write_config(out_dir, receivers, pki)
     engine = Engine.from_config(config, environ=environ, clock=clock,
                                 gateways=[VnpayGateway(vnpay_config, transport=provider),
                                           MomoGateway(momo_config, transport=provider)],
@@ -381,25 +422,30 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
     d = demo.fire(d, "withdraw", citizen, reason="Không còn nhu cầu")
     codes.append(d.code)
 
+    codes += _circular_2025(demo)
+    # the refusal the timer fired (hết hạn bổ sung) has its form made by the worker's forms
+    # job; run it once, as the worker would
+    engine.issue_pending_forms()
+
     finals = [engine.get(code) for code in codes]
-    letters = 0
+    issued: Counter[str] = Counter()
     for dossier in finals:
-        procedure = engine.procedure(dossier.procedure_code, dossier.procedure_version)
-        events = engine.history(dossier.code)
-        html = render_control_sheet(dossier, procedure, events)
-        (sheets / f"{dossier.code}.html").write_text(html, encoding="utf-8")
-        if dossier.deadlines.clock_started_at is not None:
-            html = render_receipt(dossier, procedure, events)
-            (receipts / f"{dossier.code}.html").write_text(html, encoding="utf-8")
         for document in engine.documents(dossier.code):
+            folder = forms if document.kind.startswith("form-") else \
+                receipts if document.kind == "receipt" else signed
             name = document.filename if dossier.code in document.filename else \
                 f"{dossier.code}-{document.filename}"
-            (signed / name).write_bytes(
-                engine.read_document(dossier.code, document.sha256))
-        if dossier.deadlines.extended:
-            letters += 1
-            html = render_apology_letter(dossier, procedure, events)
-            (apologies / f"{dossier.code}.html").write_text(html, encoding="utf-8")
+            (folder / name).write_bytes(engine.read_document(dossier.code, document.sha256))
+            issued[document.kind] += 1
+        # on demand: the control sheet as it stands now (Thông tư 03/2025/TT-VPCP: Mẫu 06)
+        for page in PAGE_FORMATS:
+            (forms / f"{dossier.code}-form-06.{page}").write_bytes(
+                engine.render_form(dossier.code, "form-06", format=page))
+    start, end = date(2025, 6, 1), clock.now().astimezone(LOCAL_TZ).date()
+    for agency in (COMMUNE, PROVINCE):
+        for book in BOOK_FORMATS:
+            (forms / f"so-theo-doi-{agency}-form-07.{book}").write_bytes(
+                engine.tracking_book(agency, start, end, format=book))
     intact = sum(engine.verify_audit(code) for code in codes)
     _summary(finals, intact, [e for c in codes for e in engine.history(c)], echo)
     payments = engine.payment_summary()
@@ -409,10 +455,15 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
          f"{sum(len(engine.receipts(c)) for c in codes)}; callbacks kept for review: "
          f"{len(review)}")
     echo(f"database: {out_dir / 'dossier.db'}")
-    echo(f"control sheets: {sheets}/ ({len(finals)} files)")
-    echo(f"reception receipts: {receipts}/  apology letters: {apologies}/ ({letters} files)")
+    echo(f"forms issued by the kernel: {forms}/ " + ", ".join(
+        f"{kind} × {n}" for kind, n in sorted(issued.items()) if kind.startswith("form-")))
+    echo(f"{'':11} plus a control sheet per dossier (form-06, PDF and HTML) and each "
+         "agency's tracking book (form-07, PDF and CSV)")
+    echo(f"e-receipts (PDF; the commune's carry its seal): {receipts}/ "
+         f"({issued['receipt']} files)")
     (signed / "test-root.pem").write_bytes(pki.root.cert_pem)
-    documents = [d for c in codes for d in engine.documents(c)]
+    documents = [d for c in codes for d in engine.documents(c)
+                 if d.kind in ("result", "certified_copy")]
     copies = sum(d.kind == "certified_copy" for d in documents)
     echo(f"signed PDFs: {signed}/ ({len(documents) - copies} results, {copies} certified "
          "copies; check them with pdfsig, trusting test-root.pem)")
@@ -559,6 +610,23 @@ def _queues(demo: Demo, dossier: Dossier) -> None:
             mark = "*" if item.assigned else " "
             echo(f"{'':13}{mark} {item.dossier.code:<28} {item.dossier.state.value:<20} "
                  f"{item.remaining_text or 'chưa tiếp nhận'}")
+
+
+def _circular_2025(demo: Demo) -> list[str]:
+    """After 15/9/2025 the forms are Thông tư 03/2025/TT-VPCP's: a reception, then a leader
+    stops the dossier (Thông báo dừng giải quyết hồ sơ, Mẫu 05)."""
+    engine, clock, echo = demo.engine, demo.clock, demo.out
+    echo("== 16/09/2025: Thông tư 03/2025/TT-VPCP in force: its forms from now on")
+    clock.set(datetime(2025, 9, 16, 8, 0, tzinfo=LOCAL_TZ))
+    clerk, leader = demo.staff(Role.CLERK, COMMUNE), demo.staff(Role.LEADER, COMMUNE)
+    d = demo.submit(CERTIFICATION, "Hà Thị S", clerk, "counter", COMMUNE, pages=2)
+    d = demo.fire(d, "receive", clerk)
+    d = demo.fire(d, "stop", leader,
+                  reason="Người yêu cầu chứng thực đề nghị dừng để bổ sung bản chính khác")
+    kinds = [f"{doc.kind} ({doc.book})" for doc in engine.documents(d.code)
+             if doc.kind.startswith("form-")]
+    echo(f"{'':11} {d.code:<28} forms issued: {', '.join(kinds)}")
+    return [d.code]
 
 
 def _scan(name: str, at: datetime) -> bytes:

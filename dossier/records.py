@@ -340,22 +340,28 @@ class PaymentCallback:
         return self.verdict not in ("confirmed", "already_processed")
 
 
-#: Kinds of documents the engine produces for a dossier (``DocumentRecord.kind``).
-DOCUMENT_KINDS = ("result", "certified_copy")
+#: Kinds of documents the engine produces for a dossier (``DocumentRecord.kind``): its
+#: result, certified copies, the forms its events issued (the number in the circular that
+#: applied) and its e-receipts.
+DOCUMENT_KINDS = ("result", "certified_copy", *(f"form-{n:02d}" for n in range(1, 8)),
+                  "receipt")
 #: Where a remote signature request stands (``SignatureRequest.state``), as text.
 SIGNATURE_REQUEST_STATES = tuple(s.value for s in SignatureRequestState)
 
 
 @dataclass(frozen=True, kw_only=True)
 class DocumentRecord:
-    """A signed document the engine produced for a dossier: its result (kết quả) or a
-    certified electronic copy (bản sao điện tử có chứng thực). The content is in the blob
-    store under ``sha256``.
+    """A document the engine produced for a dossier: its result (kết quả), a certified
+    electronic copy (bản sao điện tử có chứng thực), a form its events issued (``form-01`` …)
+    or an e-receipt (``receipt``). The content is in the blob store under ``sha256``.
 
     ``signed_by`` is the person who signed (the leader or certifier, also when a remote
-    signature was completed by the worker); ``provider`` the name of the signer it was
-    signed with. A certified copy also has ``component`` (what it copies), ``number`` and
-    ``book`` (số chứng thực, quyển số).
+    signature was completed by the worker) or, for a form, the account whose event issued it
+    (``system`` for receipts); ``provider`` the name of the signer it was signed with (empty:
+    kept unsigned, the agency having no seal that signs here). A certified copy also has
+    ``component`` (what it copies), ``number`` and ``book`` (số chứng thực, quyển số); a form
+    its ``number`` in the agency's series and, as ``book``, the circular it follows; a
+    receipt its number and series.
     """
 
     dossier_code: str

@@ -57,3 +57,20 @@ def font_path(style: str = "regular") -> Path:
         raise InvalidInput(f"no bundled font style {style!r}; use one of {sorted(_FONTS)}") \
             from None
     return Path(str(files("dossier").joinpath("_fonts", name)))
+
+
+#: The serif of official documents: Tinos (SIL OFL 1.1, see ``dossier/_fonts/OFL-Tinos.txt``),
+#: metric-compatible with Times New Roman (which Nghị định 30/2020/NĐ-CP names), subset to
+#: Latin and Vietnamese.
+_SERIF = {"": "Tinos-Regular.ttf", "B": "Tinos-Bold.ttf", "I": "Tinos-Italic.ttf",
+          "BI": "Tinos-BoldItalic.ttf"}
+
+
+def serif_path(style: str = "") -> Path:
+    """The bundled serif face for ``style``: ``""``, ``"B"``, ``"I"`` or ``"BI"``."""
+    try:
+        name = _SERIF[style]
+    except KeyError:
+        raise InvalidInput(f"no bundled serif style {style!r}; use one of {sorted(_SERIF)}") \
+            from None
+    return Path(str(files("dossier").joinpath("_fonts", name)))

@@ -8,6 +8,7 @@ job             what it does                                            default 
 ``receipts``    issue receipts whose issuer failed                      60 s
 ``signatures``  poll remote signers about pending requests              15 s
 ``outbox``      deliver outbox messages to the sinks                    5 s
+``forms``       make the forms events numbered (timers', services')     15 s
 ==============  ======================================================  =============
 
 No scheduler job per dossier: each dossier row carries its next due instant
@@ -81,12 +82,14 @@ class Worker:
                  receipts_interval: float | None = 60.0,
                  signatures_interval: float | None = 15.0,
                  outbox_interval: float | None = 5.0,
+                 forms_interval: float | None = 15.0,
                  metrics_port: int | None = None, metrics_host: str = "127.0.0.1") -> None:
         _check_interval("interval", interval, optional=False)
         for name, value in (("payments_interval", payments_interval),
                             ("receipts_interval", receipts_interval),
                             ("signatures_interval", signatures_interval),
-                            ("outbox_interval", outbox_interval)):
+                            ("outbox_interval", outbox_interval),
+                            ("forms_interval", forms_interval)):
             _check_interval(name, value, optional=True)
         if not isinstance(payments_older_than, timedelta) \
                 or payments_older_than < timedelta(0):
@@ -110,6 +113,7 @@ class Worker:
             _Job("receipts", receipts_interval or 0, self.issue_receipts_once),
             _Job("signatures", signatures_interval or 0, self.poll_signatures_once),
             _Job("outbox", outbox_interval or 0, self.dispatch_outbox_once),
+            _Job("forms", forms_interval or 0, self.issue_forms_once),
         ) if job.interval > 0]
         self.metrics: WorkerMetrics | None = None
         self._metrics_address = (metrics_host, metrics_port)
@@ -134,6 +138,7 @@ class Worker:
                    receipts_interval=settings.receipts_interval or None,
                    signatures_interval=settings.signatures_interval or None,
                    outbox_interval=settings.outbox_interval or None,
+                   forms_interval=settings.forms_interval or None,
                    metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
 
     @property
@@ -178,6 +183,15 @@ class Worker:
             return self.engine.issue_pending_receipts()
         except ConcurrencyConflict:
             log.info("receipt issuing skipped: the database is busy")
+            return None
+
+    def issue_forms_once(self) -> int | None:
+        """Make the forms events numbered that no document holds yet (those fired by timers
+        and services, or whose making failed); None if the database was busy."""
+        try:
+            return self.engine.issue_pending_forms()
+        except ConcurrencyConflict:
+            log.info("form issuing skipped: the database is busy")
             return None
 
     def poll_signatures_once(self) -> dict[str, int] | None:

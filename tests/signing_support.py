@@ -33,9 +33,8 @@ def result_pdf() -> bytes:
                          decided_at=DECIDED_AT, lookup_url=LOOKUP_URL)
 
 
-def request(signer: str = "Nguyễn Văn Ký", **overrides: object) -> SignRequest:
-    values: dict[str, object] = dict(signer_name=signer, agency="UBND xã Thử Nghiệm",
-                                     dossier_code=DOSSIER_CODE, lookup_url=LOOKUP_URL,
+def request(**overrides: object) -> SignRequest:
+    values: dict[str, object] = dict(dossier_code=DOSSIER_CODE, lookup_url=LOOKUP_URL,
                                      location="Hà Nội")
     values.update(overrides)
     return SignRequest(**values)  # type: ignore[arg-type]

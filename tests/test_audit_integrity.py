@@ -292,6 +292,7 @@ def test_a_deleted_dossier_is_proved_missing_and_its_number_listed(
         execute(keyed, "ALTER TABLE events DISABLE TRIGGER USER",
                 "ALTER TABLE dossiers DISABLE TRIGGER USER")
     execute(keyed, "DELETE FROM clock_pauses WHERE dossier_id = :id",
+            "DELETE FROM documents WHERE dossier_id = :id",
             "DELETE FROM receipts WHERE dossier_id = :id",
             "DELETE FROM payment_callbacks WHERE payment_id IN "
             "(SELECT id FROM payments WHERE dossier_id = :id)",

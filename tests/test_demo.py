@@ -38,13 +38,34 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 
 def test_demo_returns_dossiers_and_writes_inside_out(demo: DemoRun) -> None:
     assert "-> returned" in demo.printed
-    assert "audit chains intact: 13/13" in demo.printed
+    assert "audit chains intact: 14/14" in demo.printed
     assert (demo.out / "dossier.db").exists()
-    sheets = sorted((demo.out / "phieu-kiem-soat").glob("*.html"))
-    assert len(sheets) == 13
-    assert "Phiếu kiểm soát quá trình giải quyết hồ sơ" in sheets[0].read_text(encoding="utf-8")
+    sheets = sorted((demo.out / "bieu-mau").glob("*-form-06.html"))
+    assert len(sheets) == 14
+    assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in sheets[0].read_text(encoding="utf-8")
     assert {p.name for p in demo.root.iterdir()} == {"demo"}
     assert demo.errors == ""
+
+
+def test_demo_issues_every_form_and_writes_them_under_bieu_mau(demo: DemoRun) -> None:
+    folder = demo.out / "bieu-mau"
+    assert "form-01 × 13, form-02 × 2, form-03 × 2, form-04 × 1, form-05 × 1" in demo.printed
+    for kind in ("form-01", "form-02", "form-03", "form-04", "form-05"):
+        assert list(folder.glob(f"*-{kind}-so-*.pdf")), kind
+    assert len(list(folder.glob("*-form-06.pdf"))) == 14
+    assert len(list(folder.glob("so-theo-doi-*-form-07.pdf"))) == 2
+    assert len(list(folder.glob("so-theo-doi-*-form-07.csv"))) == 2
+    [stop] = folder.glob("*-form-05-so-*.pdf")
+    text = subprocess.run(["pdftotext", str(stop), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ" in text
+    assert "Ký bởi: Nguyễn Văn Ký" in text            # the commune's seal
+    assert "leader-xa" not in text
+    receipts = list((demo.out / "bien-lai").glob("*.pdf"))
+    assert len(receipts) == 11
+    for path in (stop, *receipts):
+        assert "001090012345" not in subprocess.run(
+            ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def test_demo_rerun_starts_fresh(demo: DemoRun, tmp_path: Path) -> None:
@@ -65,15 +86,15 @@ def test_demo_shows_deadlines_timers_and_an_apology_letter(demo: DemoRun) -> Non
     assert "worker sweep: 1 supplement_expired" in printed
     assert "xin lỗi, hẹn lại 16:00 21/07/2025" in printed
     assert "returned on time: 8/10 (80%)" in printed
-    [letter] = (out / "phieu-xin-loi").glob("*.html")
-    text = letter.read_text(encoding="utf-8")
-    assert "Phiếu xin lỗi và hẹn lại ngày trả kết quả" in text
-    assert "16:00 21/07/2025" in text
-    receipts = list((out / "giay-tiep-nhan").glob("*.html"))
-    assert len(receipts) == 12                            # every received dossier
-    sheet = (out / "phieu-kiem-soat" / letter.name).read_text(encoding="utf-8")
+    [letter] = (out / "bieu-mau").glob("*-form-04-so-*.pdf")
+    text = " ".join(subprocess.run(["pdftotext", str(letter), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in text   # Thông tư 01/2018, July
+    assert "16 giờ 00 phút, ngày 21 tháng 7 năm 2025" in text
+    assert len(list((out / "bieu-mau").glob("*-form-01-so-*.pdf"))) == 13
+    code = letter.name[:len("000.00.05.H12-250702-0002")]
+    sheet = (out / "bieu-mau" / f"{code}-form-06.html").read_text(encoding="utf-8")
     assert "Quá hạn" in sheet
-    assert "hẹn lại: 16:00 21/07/2025" in sheet
 
 
 def test_demo_pays_online_and_at_the_counter(demo: DemoRun) -> None:
@@ -112,7 +133,7 @@ def test_demo_keys_the_ledger_signs_a_checkpoint_and_catches_an_edited_row(demo:
     import json
 
     printed = demo.printed
-    assert "checkpoint: 13 dossiers in 2 agencies" in printed
+    assert "checkpoint: 14 dossiers in 2 agencies" in printed
     assert "verified: intact" in printed
     assert "signed (detached CMS) by Nguyễn Văn Ký (UBND xã Thử Nghiệm); chain checked" \
         in printed
@@ -134,14 +155,15 @@ def test_demo_runs_from_its_own_config_and_delivers_its_events(demo: DemoRun) ->
     config = demo.out / "dossier.toml"
     assert f"config: {config}" in printed
     deployment = load_deployment(config, environ={"DOSSIER_AUDIT_KEY": "k" * 32,
-                                                  "DEMO_WEBHOOK_SECRET": "whsec_" + "A" * 32})
+                                                  "DEMO_WEBHOOK_SECRET": "whsec_" + "A" * 32,
+                                                  "DEMO_SEAL_PASSPHRASE": "mat-khau-thu"})
     assert set(deployment.sinks) == {"partner", "citizens"}
     sent = re.search(r"webhook \(sink partner, on 127.0.0.1\): (\d+) messages, (\d+) with a "
-                     r"valid Standard Webhooks signature; .*submit 13", printed)
+                     r"valid Standard Webhooks signature; .*submit 14", printed)
     assert sent is not None
     assert sent.group(1) == sent.group(2)
     assert "e-mails to applicants" in printed
-    assert "12 × Hồ sơ … đã được tiếp nhận" in printed
+    assert "13 × Hồ sơ … đã được tiếp nhận" in printed
     assert "Xin lỗi và hẹn lại ngày trả kết quả hồ sơ …" in printed
 
 

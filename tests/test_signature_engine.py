@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -34,7 +35,7 @@ from dossier.errors import (
     TransitionNotAllowed,
 )
 from dossier.payments.service import ReceiptSettings
-from dossier.records import Dossier, SignatureRequest
+from dossier.records import DocumentRecord, Dossier, SignatureRequest
 from dossier.signing import (
     CscRemoteSigner,
     LocalSigner,
@@ -161,10 +162,14 @@ def snapshot(engine: Engine, signatures: Engine, code: str) -> tuple[Any, ...]:
 
 def requested(signatures: Engine, code: str, leader: Actor,
               signer: str = "phone") -> SignatureRequest:
-    outcome = signatures.sign_result(code, actor=leader, signer=signer,
-                                     signer_name="Trần Thị Duyệt")
+    outcome = signatures.sign_result(code, actor=leader, signer=signer)
     assert isinstance(outcome, SignatureRequest)
     return outcome
+
+
+def signed_documents(signatures: Engine, code: str) -> list[DocumentRecord]:
+    """The dossier's signed results and certified copies (not the forms its events issued)."""
+    return [d for d in signatures.documents(code) if d.kind in ("result", "certified_copy")]
 
 
 def signed_result(signatures: Engine, code: str) -> bytes:
@@ -182,7 +187,7 @@ def test_a_local_signature_fires_sign_and_stores_a_verifiable_result(
                                    lookup_url=f"{LOOKUP}?ma={code}")
     assert isinstance(after, Dossier)
     assert after.state == "awaiting_return"
-    [doc] = signatures.documents(code)
+    [doc] = signed_documents(signatures, code)
     assert (doc.kind, doc.signed_by, doc.provider, doc.media_type, doc.created_at) == (
         "result", "ld01", "local", "application/pdf", clock.now())
     event = engine.history(code)[-1]
@@ -208,8 +213,7 @@ def test_csc_signs_a_given_document_at_once(
     code = awaiting_signature(engine, clerk, specialist)
     given = scanned(label="Phieu ly lich tu phap so 1")
     hashes_before = len(kit.csc.signed_hashes)
-    after = signatures.sign_result(code, actor=leader, signer="csc", document=given,
-                                   signer_name="Trần Thị Duyệt")
+    after = signatures.sign_result(code, actor=leader, signer="csc", document=given)
     assert isinstance(after, Dossier)
     assert after.state == "awaiting_return"
     assert len(kit.csc.signed_hashes) == hashes_before + 1  # only a digest went out
@@ -217,7 +221,7 @@ def test_csc_signs_a_given_document_at_once(
     assert pdf.startswith(given)  # signed as an incremental update of the given document
     assert_signed_ok(pdf, nss_db, tmp_path)
     assert verify(pdf, [pki().root.cert])[0].signer == "Trần Thị Duyệt"
-    assert signatures.documents(code)[0].provider == "csc"
+    assert signed_documents(signatures, code)[0].provider == "csc"
     assert signatures.signature_requests(code) == []
 
 
@@ -244,7 +248,7 @@ def test_a_phone_signature_is_pending_until_confirmed_then_signed_by_system_for_
     assert sum(counts.values()) == 1
 
     assert engine.get(code).state == "awaiting_return"
-    [doc] = signatures.documents(code)
+    [doc] = signed_documents(signatures, code)
     assert (doc.signed_by, doc.provider) == ("ld01", "phone")
     event = engine.history(code)[-1]
     assert (event.trigger, event.actor, event.role, event.on_behalf_of) == (
@@ -265,7 +269,7 @@ def test_a_rejected_request_leaves_the_dossier_and_a_new_request_gets_signed(
     kit.phone.reject(first.transaction_id, "Nội dung chưa đúng")
     assert signatures.poll_signatures()["rejected"] == 1
     assert engine.get(code) == before
-    assert signatures.documents(code) == []
+    assert signed_documents(signatures, code) == []
     [rejected] = signatures.signature_requests(code)
     assert (rejected.state, rejected.reason) == ("rejected", "Nội dung chưa đúng")
 
@@ -316,7 +320,7 @@ def test_a_lapsed_request_is_asked_about_before_the_leader_signs_again(
     assert isinstance(after, Dossier)
     assert after.state == "awaiting_return"
     assert [r.state for r in signatures.signature_requests(code)] == ["expired"]
-    assert [d.provider for d in signatures.documents(code)] == ["local"]
+    assert [d.provider for d in signed_documents(signatures, code)] == ["local"]
 
 
 class RacingSigner:
@@ -348,7 +352,7 @@ def test_a_request_resolved_by_another_poller_meanwhile_is_skipped(
     assert counts["skipped"] == 1
     assert sum(counts.values()) == 1
     assert [e.trigger for e in engine.history(code)].count("sign") == 1
-    assert len(signatures.documents(code)) == 1
+    assert len(signed_documents(signatures, code)) == 1
     assert engine.history(code)[-1].actor == "system"
 
 
@@ -419,7 +423,7 @@ def test_a_request_whose_dossier_was_withdrawn_is_void(
     [void] = signatures.signature_requests(code)
     assert void.state == "expired"
     assert "withdrawn" in (void.reason or "")
-    assert signatures.documents(code) == []
+    assert signed_documents(signatures, code) == []
     assert engine.get(code).state == "withdrawn"
 
 
@@ -493,7 +497,7 @@ def test_certified_copies_are_numbered_per_agency_and_year_and_fire_certify(
         assert after.state == "awaiting_return"
         event = engine.history(code)[-1]
         assert (event.trigger, event.actor) == ("certify", "ct01")
-    docs = [signatures.documents(code)[0] for code in codes]
+    docs = [signed_documents(signatures, code)[0] for code in codes]
     assert [(d.kind, d.component, d.number, d.book) for d in docs] == [
         ("certified_copy", "ban_chinh", 1, f"01/{year}-SCT/BS"),
         ("certified_copy", "ban_chinh", 2, f"01/{year}-SCT/BS")]
@@ -504,7 +508,7 @@ def test_certified_copies_are_numbered_per_agency_and_year_and_fire_certify(
     text = pdftotext(copy, tmp_path, "-f", "3")
     assert "Chứng thực bản sao đúng với bản chính" in text
     assert "Phạm Thị Chứng" in text
-    assert "Công chức tư pháp - hộ tịch" in text
+    assert "CÔNG CHỨC TƯ PHÁP - HỘ TỊCH" in text
     assert f"01/{year}-SCT/BS" in text
     assert AGENCY_NAME in text
 
@@ -519,12 +523,12 @@ def test_each_agency_and_each_year_has_its_own_certification_numbers(
                             actor=certifier, signer="local")
     code = certifying(engine, other_clerk, scanned())
     signatures.certify_copy(code, "ban_chinh", actor=other_certifier, signer="local")
-    assert signatures.documents(code)[0].number == 1
+    assert signed_documents(signatures, code)[0].number == 1
     next_year = clock.now().astimezone(LOCAL_TZ).year + 1
     clock.set(datetime(next_year, 1, 5, 2, 0, tzinfo=UTC))
     code = certifying(engine, clerk, scanned())
     signatures.certify_copy(code, "ban_chinh", actor=certifier, signer="local")
-    doc = signatures.documents(code)[0]
+    doc = signed_documents(signatures, code)[0]
     assert (doc.number, doc.book) == (1, f"01/{next_year}-SCT/BS")
 
 
@@ -546,7 +550,7 @@ def test_a_component_without_a_stored_original_is_guard_failed_and_takes_no_numb
     # the optional ban_phu has no original: certify fires with the copy of ban_chinh
     after = signatures.certify_copy(code, "ban_chinh", actor=certifier, signer="local")
     assert after.state == "awaiting_return"
-    assert signatures.documents(code)[0].number == 1
+    assert signed_documents(signatures, code)[0].number == 1
 
 
 def test_certify_fires_once_every_stored_certifiable_component_has_its_copy(
@@ -564,7 +568,7 @@ def test_certify_fires_once_every_stored_certifiable_component_has_its_copy(
         signatures.certify_copy(code, "ban_chinh", actor=certifier, signer="local")
     second = signatures.certify_copy(code, "ban_phu", actor=certifier, signer="local")
     assert second.state == "awaiting_return"
-    assert [(d.component, d.number) for d in signatures.documents(code)] == [
+    assert [(d.component, d.number) for d in signed_documents(signatures, code)] == [
         ("ban_chinh", 1), ("ban_phu", 2)]
 
 
@@ -577,7 +581,7 @@ def test_an_original_that_is_not_a_pdf_is_invalid_document_and_takes_no_number(
     assert snapshot(engine, signatures, code) == before
     code = certifying(engine, clerk, scanned())
     signatures.certify_copy(code, "ban_chinh", actor=certifier, signer="local")
-    assert signatures.documents(code)[0].number == 1
+    assert signed_documents(signatures, code)[0].number == 1
 
 
 def test_a_certifier_needs_an_immediate_signer_and_the_number_is_left_unused(
@@ -585,10 +589,11 @@ def test_a_certifier_needs_an_immediate_signer_and_the_number_is_left_unused(
     code = certifying(engine, clerk, scanned())
     before = snapshot(engine, signatures, code)
     with pytest.raises(SigningError, match="signs at once"):
-        signatures.certify_copy(code, "ban_chinh", actor=certifier, signer="phone")
+        signatures.certify_copy(code, "ban_chinh", actor=certifier, signer="phone",
+                                certifier_name="Phạm Thị Chứng")
     assert snapshot(engine, signatures, code) == before
     signatures.certify_copy(code, "ban_chinh", actor=certifier, signer="local")
-    assert signatures.documents(code)[0].number == 2  # 1 is a gap, as in a paper book
+    assert signed_documents(signatures, code)[0].number == 2  # 1 is a gap, as in a paper book
 
 
 def test_only_the_certifier_of_the_agency_certifies(
@@ -615,7 +620,7 @@ def test_sign_result_works_when_called_inside_a_running_event_loop(
     after = asyncio.run(handler())
     assert isinstance(after, Dossier)
     assert after.state == "awaiting_return"
-    [doc] = signatures.documents(code)
+    [doc] = signed_documents(signatures, code)
     assert_signed_ok(signatures.read_document(code, doc.sha256), nss_db, tmp_path)
 
 
@@ -642,3 +647,32 @@ def test_certify_copy_works_when_called_inside_a_running_event_loop(
         return signatures.certify_copy(code, "ban_chinh", actor=certifier, signer="local")
 
     assert asyncio.run(handler()).state == "awaiting_return"
+
+
+def test_the_statement_needs_the_certifiers_name_never_the_account(
+        engine: Engine, signatures: Engine, clerk: Actor, certifier: Actor) -> None:
+    code = certifying(engine, clerk, scanned())
+    with pytest.raises(InvalidInput, match="certifier's full name"):
+        signatures.certify_copy(code, "ban_chinh", actor=certifier, signer="phone")
+    named = Actor(certifier.id, "certifier", certifier.agency, name="Phạm Thị Chứng",
+                  title="Phó Chủ tịch Ủy ban nhân dân xã")
+    signatures.certify_copy(code, "ban_chinh", actor=named, signer="local")
+    [copy] = signed_documents(signatures, code)
+    text = pdftotext(signatures.read_document(code, copy.sha256), Path(tempfile.mkdtemp()))
+    assert "Phạm Thị Chứng" in text
+    assert "PHÓ CHỦ TỊCH ỦY BAN NHÂN DÂN XÃ" in text
+    assert certifier.id not in text
+
+
+def test_the_stamp_names_the_certificates_holder_not_the_caller(
+        engine: Engine, signatures: Engine, clerk: Actor, specialist: Actor,
+        tmp_path: Path) -> None:
+    """The leader is "Lê Văn Lãnh đạo" in the engine; the CSC service's certificate says
+    Trần Thị Duyệt of UBND xã Thử Nghiệm, and so does the stamp."""
+    code = awaiting_signature(engine, clerk, specialist)
+    leader = Actor("ld01", "leader", clerk.agency, name="Lê Văn Lãnh đạo", title="Chủ tịch")
+    signatures.sign_result(code, actor=leader, signer="csc")
+    text = pdftotext(signed_result(signatures, code), tmp_path)
+    assert "Ký bởi: Trần Thị Duyệt" in text
+    assert "Cơ quan: UBND xã Thử Nghiệm" in text
+    assert "Lê Văn Lãnh đạo" not in text

@@ -85,12 +85,13 @@ def test_once_runs_every_job(engine: Engine, clerk: Actor, clock: FrozenClock) -
     _overdue_dossier(engine, clerk, clock)
     worker = Worker(engine)
     outcomes = worker.run_all_once()
-    assert list(outcomes) == ["sweep", "payments", "receipts", "signatures", "outbox"]
+    assert list(outcomes) == ["sweep", "payments", "receipts", "signatures", "outbox",
+                              "forms"]
     assert "1 overdue" in outcomes["sweep"]
 
 
 def test_a_job_set_to_none_does_not_run(engine: Engine) -> None:
-    worker = Worker(engine, payments_interval=None, outbox_interval=None)
+    worker = Worker(engine, payments_interval=None, outbox_interval=None, forms_interval=None)
     assert set(worker.jobs) == {"sweep", "receipts", "signatures"}
 
 
@@ -174,3 +175,14 @@ def test_sigterm_finishes_the_run_in_progress(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "worker stopped after" in out
     assert "stopping after the runs in progress" in err
+
+
+def test_the_forms_job_makes_the_forms_timers_numbered(engine: Engine, clerk: Actor) -> None:
+    engine.register(make_procedure("9.000002", ["receive", "process", "return"]))
+    code = engine.submit("9.000002", applicant={"name": "A"}, channel="counter",
+                         actor=clerk).code
+    kernel = engine.kernel
+    with kernel.transaction() as tx:  # as the sweep fires: through the kernel, not fire()
+        kernel.fire(tx, code, "receive", clerk, {}, now=kernel.now())
+    assert Worker(engine).issue_forms_once() == 1
+    assert [d.kind for d in engine.documents(code)] == ["form-01"]

@@ -1,7 +1,10 @@
-"""Documents the engine produces: forms from templates (``templates/``, rendered with
-Jinja2), result pages and certified copies (:mod:`dossier.documents.base` is the port).
+"""Documents the engine produces: the one-stop-shop forms (``templates/forms/``, Jinja2 laid
+out by :mod:`dossier.documents.layout`), result pages, certified copies and receipts.
+:mod:`dossier.documents.base` holds the ports (:class:`~dossier.documents.base.Paperwork`,
+:class:`~dossier.documents.base.FormRenderer`, :class:`~dossier.documents.base.Sealer`);
+:mod:`dossier.documents.circulars` says which forms exist under which circular.
 
-The renderers are imported on first use (PEP 562), so importing the port loads no template
+The renderers are imported on first use (PEP 562), so importing the ports loads no template
 engine or PDF library.
 """
 
@@ -12,17 +15,12 @@ from typing import TYPE_CHECKING
 from dossier.plugins import lazy_exports
 
 if TYPE_CHECKING:
-    from dossier.documents.control_sheet import render_control_sheet
-    from dossier.documents.forms import render_apology_letter, render_receipt
+    from dossier.documents.official import OfficialForms
 
-_LAZY = {
-    "render_control_sheet": "dossier.documents.control_sheet",
-    "render_apology_letter": "dossier.documents.forms",
-    "render_receipt": "dossier.documents.forms",
-}
+_LAZY = {"OfficialForms": "dossier.documents.official"}
 
 
 __getattr__ = lazy_exports(__name__, _LAZY)
 
 
-__all__ = ["render_apology_letter", "render_control_sheet", "render_receipt"]
+__all__ = ["OfficialForms"]

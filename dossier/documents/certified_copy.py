@@ -21,8 +21,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PageObject
 
 from dossier.clock import LOCAL_TZ
-from dossier.documents.base import CertificationStatement
-from dossier.documents.pdf import long_date, render_pdf
+from dossier.documents.base import CertificationStatement, Letterhead, Signatory
+from dossier.documents.pdf import render_pdf
 from dossier.errors import InvalidDocument
 
 
@@ -53,13 +53,14 @@ def render_statement(statement: CertificationStatement, original_pages: int) -> 
     """The lời chứng page alone, as a one-page PDF."""
     when = statement.certified_at
     return render_pdf("loi-chung.html.j2", {
-        "agency": statement.agency, "number": statement.number, "book": statement.book,
-        "page_count": original_pages, "date": when.astimezone(LOCAL_TZ).strftime("%d/%m/%Y"),
-        "long_date": long_date(when), "place": statement.place or statement.agency,
-        "certifier_name": statement.certifier_name,
-        "certifier_title": statement.certifier_title,
+        "number": statement.number, "book": statement.book, "page_count": original_pages,
+        "date": when.astimezone(LOCAL_TZ).strftime("%d/%m/%Y"),
         "document_name": statement.document_name, "dossier_code": statement.dossier_code,
-    }, title=f"Lời chứng số {statement.number}, quyển số {statement.book}", created_at=when)
+    }, title=f"Lời chứng số {statement.number}, quyển số {statement.book}", created_at=when,
+        letterhead=Letterhead(name=statement.agency, parent=statement.parent,
+                              place=statement.place),
+        signatories=(Signatory(capacity=statement.certifier_title,
+                               name=statement.certifier_name),))
 
 
 def build_certified_copy(original: bytes, statement: CertificationStatement) -> bytes:

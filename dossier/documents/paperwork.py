@@ -15,7 +15,8 @@ class PdfPaperwork:
     def result(self, page: ResultPage) -> bytes:
         return render_result(dossier_code=page.dossier_code, procedure_name=page.procedure_name,
                              applicant_name=page.applicant_name, agency=page.agency,
-                             decided_at=page.decided_at, lookup_url=page.lookup_url)
+                             decided_at=page.decided_at, lookup_url=page.lookup_url,
+                             parent=page.parent, place=page.place)
 
     def page_count(self, pdf: bytes) -> int:
         return page_count(pdf)

@@ -52,7 +52,10 @@ def assign(kernel: Kernel, code: str, assignee: Actor | None, actor: Actor,
         chosen = assignee.id if assignee is not None else None
         if chosen == before.assignee:
             return before
-        after = kernel.record(tx, before, Trigger.ASSIGN, actor, now=now,
-                              data={"assignee": chosen, "step": step.value}, assignee=chosen)
+        data: dict[str, str | None] = {"assignee": chosen, "step": step.value}
+        if assignee is not None and assignee.name:  # for the control sheet (an officer's name)
+            data["assignee_name"] = assignee.name
+        after = kernel.record(tx, before, Trigger.ASSIGN, actor, now=now, data=data,
+                              assignee=chosen)
     log.info("%s assign %s to %s by %s", code, step.value, chosen or "nobody", actor.id)
     return after

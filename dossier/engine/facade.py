@@ -21,16 +21,19 @@ from dossier.applicant_keys import ApplicantKeys
 from dossier.audit import ENV_VAR, AuditKeys, verify_chain
 from dossier.calendar import WorkingCalendar
 from dossier.clock import Clock, SystemClock, require_aware
-from dossier.documents.base import Paperwork
+from dossier.documents.base import FormRenderer, Paperwork
+from dossier.documents.circulars import ISSUED_AT
 from dossier.engine import DEFAULT_URL, checkpoints, lifecycle, timers
+from dossier.engine.forms_api import FormsApi
 from dossier.engine.kernel import Kernel
 from dossier.engine.outbox import OutboxSettings
 from dossier.engine.outbox_api import OutboxApi, check_settings, check_sinks
 from dossier.engine.payments_api import PaymentsApi, check_batch
 from dossier.engine.queries_api import QueriesApi
 from dossier.engine.signing_api import SigningApi
-from dossier.errors import InvalidInput
+from dossier.errors import DossierError, InvalidInput
 from dossier.fees import FeeBasis
+from dossier.forms import FormSettings, FormsService
 from dossier.payments.base import PaymentGateway
 from dossier.payments.receipt import ReceiptIssuer
 from dossier.payments.registry import GatewayRegistry
@@ -63,7 +66,7 @@ CHANNELS = lifecycle.CHANNELS
 log = logging.getLogger("dossier")
 
 
-class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi):
+class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi, FormsApi):
     """Runs dossiers through their procedures' lifecycles on one database.
 
     ``Engine()`` opens (or creates) ``sqlite:///dossier.db`` in the working directory;
@@ -87,10 +90,17 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi):
     (:class:`~dossier.engine.OutboxSettings`).
 
     ``agencies`` is the agency directory (:class:`~dossier.agencies.AgencyDirectory`, or
-    :class:`~dossier.agencies.Agency` objects): it gives the names printed on receipts,
-    stamps and statements (unless ``receipts.agency_names`` says otherwise) and each agency's
-    default signer (``signer=`` may then be left out). :meth:`from_config` builds all of this
-    from a ``dossier.toml``.
+    :class:`~dossier.agencies.Agency` objects): it gives the names, places, addresses and
+    tax codes printed on forms, receipts and statements (unless ``receipts.agency_names``
+    says otherwise) and each agency's default signer (``signer=`` may then be left out; forms
+    and receipts are signed with it when it holds its key here). With a directory, a dossier
+    cannot be submitted to an agency missing from it; without one (library use), papers
+    print the agency's code. :meth:`from_config` builds all of this from a ``dossier.toml``.
+
+    The one-stop-shop forms (:mod:`dossier.forms`) are issued by the kernel with the events
+    that call for them and laid out by ``forms`` (a
+    :class:`~dossier.documents.base.FormRenderer`; default: the shipped templates), numbered
+    as ``form_settings`` says.
 
     ``applicant_key`` (or ``$DOSSIER_APPLICANT_KEY``) indexes applicants' ID numbers by a keyed
     digest, for ``find(applicant_id=…)`` and :meth:`lookup`: a secret, or several to rotate
@@ -120,6 +130,8 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi):
                  sinks: Mapping[str, Sink] | None = None,
                  outbox: OutboxSettings | None = None,
                  applicant_key: ApplicantKeys | bytes | str | Sequence[bytes | str] | None = None,
+                 forms: FormRenderer | None = None,
+                 form_settings: FormSettings | None = None,
                  create: bool = True) -> None:
         calendars = dict(calendars or {})
         for agency, calendar in calendars.items():
@@ -144,12 +156,16 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi):
             self._kernel = Kernel(db, clock=clock or SystemClock(), calendars=calendars,
                                   default_calendar=default_calendar
                                   or WorkingCalendar.vietnam(), audit_keys=keys,
-                                  sinks=sinks, applicant_keys=applicant_keys)
-            self._payments = PaymentService(self._kernel, registry, receipt_issuer, receipts)
+                                  sinks=sinks, applicant_keys=applicant_keys,
+                                  agencies=directory)
             self._signing = SigningService(
                 self._kernel, signers or {}, paperwork=paperwork,
                 agency_names=receipts.agency_names if receipts else None,
                 certification_book=certification_book)
+            self._payments = PaymentService(self._kernel, registry, receipt_issuer, receipts,
+                                            seal=self._signing.seal)
+            self._forms = FormsService(self._kernel, renderer=forms, seal=self._signing.seal,
+                                       settings=form_settings)
         except BaseException:
             db.dispose()
             raise
@@ -300,15 +316,29 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi):
         if not isinstance(code, str) or not isinstance(trigger, str):
             raise InvalidInput("fire() takes a dossier code and a trigger name")
         if trigger == Trigger.EXTEND:
-            return lifecycle.extend(self._kernel, code, actor, data, if_version, on_behalf_of)
+            after = lifecycle.extend(self._kernel, code, actor, data, if_version, on_behalf_of)
+            self._issue_forms(after, Trigger.EXTEND)
+            return after
         if trigger == Trigger.PAY:
             after, order_ref = self._payments.settlement.pay(
                 code, actor=actor, data=data, if_version=if_version, on_behalf_of=on_behalf_of)
             if order_ref is not None:
                 self._payments.receipts.issue(order_ref=order_ref)
             return after
-        return lifecycle.fire(self._kernel, code, trigger, actor=actor,
-                              on_behalf_of=on_behalf_of, if_version=if_version, data=data)
+        after = lifecycle.fire(self._kernel, code, trigger, actor=actor,
+                               on_behalf_of=on_behalf_of, if_version=if_version, data=data)
+        self._issue_forms(after, trigger)
+        return after
+
+    def _issue_forms(self, after: Dossier, trigger: str) -> None:
+        """The form the event just committed numbered, made now (the worker retries a form
+        that cannot be made: the transition stands either way)."""
+        if trigger in ISSUED_AT:
+            try:
+                self._forms.issue(after.code)
+            except DossierError as exc:
+                log.warning("%s: forms not issued yet (%s); the worker will retry",
+                            after.code, type(exc).__name__)
 
     def extend(self, code: str, *, actor: Actor, reason: str, appointment_at: datetime | str,
                if_version: int | None = None) -> Dossier:
@@ -319,9 +349,11 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi):
         counts as late. Also reachable as ``fire(code, "extend", reason=…, appointment_at=…)``.
         """
         check_actor(actor)
-        return lifecycle.extend(self._kernel, code, actor,
-                                {"reason": reason, "appointment_at": appointment_at},
-                                if_version)
+        after = lifecycle.extend(self._kernel, code, actor,
+                                 {"reason": reason, "appointment_at": appointment_at},
+                                 if_version)
+        self._issue_forms(after, Trigger.EXTEND)
+        return after
 
     def attach(self, code: str, component: str, data: bytes, filename: str, *, actor: Actor,
                media_type: str | None = None,

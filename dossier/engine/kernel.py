@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 
 from dossier import digitisation, policy, sla, text
 from dossier.actors import Actor
+from dossier.agencies import EMPTY_DIRECTORY, AgencyDirectory
 from dossier.applicant_keys import NO_APPLICANT_KEYS, ApplicantKeys
 from dossier.audit import NO_KEYS, AuditKeys
 from dossier.calendar import WorkingCalendar
@@ -63,6 +64,26 @@ log = logging.getLogger("dossier")
 T = TypeVar("T")
 #: Runs inside the transaction after every transition; returns the dossier as it is then.
 TransitionHook = Callable[[Tx, Dossier, Procedure, datetime], Dossier]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recording:
+    """An event about to be written, as record hooks see it: ``dossier`` as it was before,
+    what fires (``trigger``, by ``actor``), the state it goes to, the event's data so far
+    and the deadlines the dossier will have."""
+
+    dossier: Dossier
+    trigger: Trigger
+    target: State
+    actor: Actor
+    data: Mapping[str, Any]
+    deadlines: Deadlines
+    at: datetime
+
+
+#: Runs inside the transaction before an event is written; what it returns is added to the
+#: event's data (the forms service: the form it issued, with its SHA-256).
+RecordHook = Callable[[Tx, Recording], Mapping[str, Any]]
 _NO_SINKS: Mapping[str, Sink] = MappingProxyType({})
 
 
@@ -88,8 +109,11 @@ class Kernel:
                  default_calendar: WorkingCalendar,
                  audit_keys: AuditKeys = NO_KEYS,
                  sinks: Mapping[str, Sink] = _NO_SINKS,
-                 applicant_keys: ApplicantKeys = NO_APPLICANT_KEYS) -> None:
+                 applicant_keys: ApplicantKeys = NO_APPLICANT_KEYS,
+                 agencies: AgencyDirectory = EMPTY_DIRECTORY) -> None:
         self.db = db
+        #: the agency directory (empty in library use without one)
+        self.agencies = agencies
         #: where events go after commit, by name (the outbox rows name them)
         self.sinks: Mapping[str, Sink] = MappingProxyType(dict(sinks))
         self.clock = clock
@@ -100,6 +124,7 @@ class Kernel:
         self.default_calendar = default_calendar
         self.procedures = ProcedureCatalog()
         self._hooks: list[TransitionHook] = []
+        self._record_hooks: list[RecordHook] = []
 
     # --- time and transactions --------------------------------------------------------------
 
@@ -130,6 +155,18 @@ class Kernel:
         """Run ``hook`` inside the transaction after every transition."""
         self._hooks.append(hook)
 
+    def on_record(self, hook: RecordHook) -> None:
+        """Run ``hook`` inside the transaction before every event a trigger records (not
+        ``submit``); its answer joins the event's data."""
+        self._record_hooks.append(hook)
+
+    def check_agency(self, agency: str) -> None:
+        """:class:`InvalidInput` when there is an agency directory and ``agency`` is not in
+        it: paperwork would print a code where the agency's name belongs."""
+        if len(self.agencies) and agency not in self.agencies:
+            raise InvalidInput(f"agency {agency} is not in the agency directory: add it to "
+                               "[[agencies]] in dossier.toml (code, name, place…) before "
+                               "dossiers are submitted to it")
     # --- reads ------------------------------------------------------------------------------
 
     def load(self, tx: Tx, code: str) -> Dossier:
@@ -278,7 +315,15 @@ class Kernel:
                **changes: Any) -> Dossier:
         """Append one event to the dossier's chain and write the row with it (``changes``
         and ``deadlines`` besides the head, count and version); the row is written only if
-        still at ``before.version``."""
+        still at ``before.version``. The actor's display name and title join the data (the
+        control sheet prints who handed the dossier over); then the record hooks add theirs."""
+        data = {**data, **named(actor)}
+        if self._record_hooks:
+            seen = Recording(dossier=before, trigger=trigger, target=target or before.state,
+                             actor=actor, data=data, deadlines=deadlines or before.deadlines,
+                             at=now)
+            for hook in self._record_hooks:
+                data = {**data, **hook(tx, seen)}
         event = chain_event(before, trigger=trigger.value, source=before.state.value,
                             target=(target or before.state).value, actor=actor.id,
                             role=actor.role.value, on_behalf_of=on_behalf_of, at=now,
@@ -304,6 +349,12 @@ class Kernel:
             outbox_repo.insert_messages(
                 tx, sinks=wanted, dossier_id=after.id, seq=event.seq, event_id=event_id,
                 message_id=message.id, payload=messages.payload(message), at=event.at)
+
+
+def named(actor: Actor) -> dict[str, str]:
+    """What an event records of who acted besides the account: name and title, if known."""
+    named = {"actor_name": actor.name, "actor_title": actor.title}
+    return {key: value for key, value in named.items() if value}
 
 
 def check_version(dossier: Dossier, if_version: int | None) -> None:

@@ -20,7 +20,7 @@ from dossier.audit import GENESIS
 from dossier.calendar import WorkingCalendar
 from dossier.clock import LOCAL_TZ, local_date
 from dossier.effects import after_event, chain_event
-from dossier.engine.kernel import Kernel, check_version
+from dossier.engine.kernel import Kernel, check_version, named
 from dossier.errors import InvalidInput, TransitionNotAllowed
 from dossier.fees import FeeBasis, compute_fee
 from dossier.policy import Action
@@ -97,6 +97,7 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
     clean_applicant = policy.check_applicant(applicant)
     basis = FeeBasis.parse(fee_basis)
     agency = policy.submitting_agency(actor, channel, agency)
+    kernel.check_agency(agency)
     if case is not None:
         case = text.clean("case", case, Kind.COMPONENT)
     now = kernel.now()
@@ -130,7 +131,7 @@ def submit(kernel: Kernel, procedure_code: str, *, applicant: Mapping[str, Any],
             target=State.AWAITING_RECEPTION.value, actor=actor.id, role=actor.role.value,
             on_behalf_of=None, at=now,
             data={"procedure": procedure.code, "version": procedure.version,
-                  "channel": channel, "fee_due": draft.fee_due,
+                  "channel": channel, "fee_due": draft.fee_due, **named(actor),
                   "applicant_digest": kernel.applicant_digest(
                       clean_applicant, key.id if key is not None else None),
                   # keyed as the applicant's: it says where they lived, so no sink gets it

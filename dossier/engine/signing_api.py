@@ -18,7 +18,7 @@ from dossier.engine.payments_api import check_batch
 from dossier.errors import InvalidInput
 from dossier.policy import check_actor
 from dossier.records import DocumentRecord, Dossier, SignatureRequest
-from dossier.signing.service import DEFAULT_CERTIFIER_TITLE, SigningService
+from dossier.signing.service import SigningService
 
 
 class SigningApi:
@@ -41,7 +41,7 @@ class SigningApi:
         return listed.signer
 
     def sign_result(self, code: str, *, actor: Actor, signer: str | None = None,
-                    document: bytes | None = None, signer_name: str | None = None,
+                    document: bytes | None = None,
                     lookup_url: str = "") -> Dossier | SignatureRequest:
         """Sign the dossier's result with the signer registered as ``signer`` (the leader of
         the ``sign`` step acts). A signer that signs at once fires ``sign`` and returns the
@@ -52,7 +52,7 @@ class SigningApi:
         check_actor(actor)
         signer = self._signer_for(code, signer)
         return self._signing.results.sign(code, actor=actor, signer=signer, document=document,
-                                          signer_name=signer_name, lookup_url=lookup_url)
+                                          lookup_url=lookup_url)
 
     def poll_signatures(self, now: datetime | None = None, *, batch: int = 100) -> dict[str, int]:
         """Ask remote signers about pending requests; fire ``sign`` for those now signed."""
@@ -67,11 +67,13 @@ class SigningApi:
     def certify_copy(self, code: str, component: str, *, actor: Actor,
                      signer: str | None = None,
                      certifier_name: str | None = None,
-                     certifier_title: str = DEFAULT_CERTIFIER_TITLE) -> Dossier:
+                     certifier_title: str | None = None) -> Dossier:
         """Issue the electronic certified copy (bản sao điện tử chứng thực từ bản chính) of a
         stored original: statement page with its number and book, signed; ``certify`` fires
         once every certifiable component has its copy. Without ``signer``, the agency's
-        default signer signs."""
+        default signer signs. The statement prints ``certifier_name`` (else the actor's
+        name, else the signing key's holder) and ``certifier_title`` (else the actor's
+        title, else :data:`~dossier.signing.service.DEFAULT_CERTIFIER_TITLE`)."""
         check_actor(actor)
         signer = self._signer_for(code, signer)
         return self._signing.copies.certify(code, component, actor=actor, signer=signer,
@@ -79,8 +81,9 @@ class SigningApi:
                                             certifier_title=certifier_title)
 
     def documents(self, code: str, *, actor: Actor | None = None) -> list[DocumentRecord]:
-        """The dossier's signed documents (results, certified copies), oldest first
-        (``actor``: see :class:`Engine`)."""
+        """The dossier's documents, oldest first: its signed results and certified copies,
+        the forms its events issued (kinds ``form-01`` … ``form-05``) and its e-receipts
+        (kind ``receipt``) (``actor``: see :class:`Engine`)."""
         return self._signing.documents(code, actor)
 
     def read_document(self, code: str, sha256: str, *, actor: Actor | None = None) -> bytes:

@@ -7,23 +7,28 @@ Thông tư 78/2021/TT-BTC): a receipt carries
 * ``template_symbol`` — *ký hiệu mẫu biên lai*, the registered form (e.g. ``01BLP0-001``);
 * ``series`` — *ký hiệu biên lai*, the series the agency registered (e.g. ``AA-26E``; the
   trailing ``E`` marks an electronic receipt and the two digits the year);
-* ``number`` — *số biên lai*, consecutive within the series (7 digits on the document).
+* ``number`` — *số biên lai*, consecutive within the series (7 digits on the document);
+
+and the collecting organisation's name, address and tax code (mã số thuế, from the agency
+directory), the fee's name and legal basis, the amount in figures and words, the payer.
 
 Our choice: both symbols are strings the agency configures exactly as registered with the
 tax authority; we only check they are non-empty printable ASCII. The number comes from the
 engine's atomic per-series counter, so it is passed in here, never invented.
 
 :class:`ReceiptIssuer` is the port; :class:`LocalReceiptIssuer` renders the Jinja2 template
-``bien-lai.html.j2``. A VNPT/Viettel e-receipt service can implement the same port later.
+``bien-lai.html.j2`` as HTML and as a PDF (laid out by :mod:`dossier.documents.layout`,
+loaded by name on first use), which the engine then signs with the agency's seal when it
+has one that signs here. A VNPT/Viettel e-receipt service can implement the same port.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dossier.clock import LOCAL_TZ, require_aware
 from dossier.errors import DocumentError, InvalidInput
@@ -34,6 +39,9 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
 TEMPLATE = "bien-lai.html.j2"
+PAGE = "forms/_page.html.j2"
+#: Lays the markup out as a PDF (fpdf2: loaded only when a receipt is rendered).
+LAYOUT = "dossier.documents.layout:render"
 
 METHOD_LABELS = {
     "vnpay": "Thanh toán trực tuyến qua VNPay",
@@ -66,6 +74,10 @@ class Receipt:
     order_ref: str = ""
     provider_ref: str = ""
     payer_address: str = ""
+    agency_address: str = ""
+    agency_tax_code: str = ""
+    legal_basis: str = ""
+    place: str = ""
 
     def __post_init__(self) -> None:
         for what, value in (("template_symbol", self.template_symbol),
@@ -102,6 +114,14 @@ class Receipt:
         return METHOD_LABELS.get(self.payment_method, self.payment_method)
 
     @property
+    def place_and_date(self) -> str:
+        """``Thử Nghiệm, ngày 06 tháng 01 năm 2026``: where and when it was paid."""
+        local = self.paid_at.astimezone(LOCAL_TZ)
+        month = f"{local.month:02d}" if local.month < 3 else str(local.month)
+        return (f"{self.place or self.agency_name}, ngày {local.day:02d} tháng {month} năm "
+                f"{local.year}")
+
+    @property
     def paid_at_local(self) -> str:
         """``HH:MM ngày dd/mm/yyyy`` in Vietnam."""
         local = self.paid_at.astimezone(LOCAL_TZ)
@@ -110,12 +130,14 @@ class Receipt:
 
 @dataclass(frozen=True, kw_only=True)
 class IssuedReceipt:
-    """An issued receipt: its document and, for a remote issuer, the service's lookup code."""
+    """An issued receipt: its document (HTML, and the PDF when the issuer makes one: the
+    engine stores and signs it) and, for a remote issuer, the service's lookup code."""
 
     receipt: Receipt
     html: str
     issuer: str
     lookup_code: str = ""
+    pdf: bytes = field(default=b"", repr=False)
 
 
 @runtime_checkable
@@ -136,25 +158,52 @@ def _environment(folder: str) -> Environment:
                        undefined=StrictUndefined, keep_trailing_newline=True)
 
 
-def render_receipt(receipt: Receipt, *, template_dir: str | None = None) -> str:
-    """The receipt as an HTML page (UTF-8, Vietnamese labels, local time)."""
+def _render(template: str, folder: str, receipt: Receipt, **context: Any) -> str:
     from jinja2 import TemplateError
 
-    folder = template_dir or str(shipped_templates())
     try:
-        return _environment(folder).get_template(TEMPLATE).render(receipt=receipt)
+        return _environment(folder).get_template(template).render(receipt=receipt, **context)
     except TemplateError as exc:
         raise DocumentError(f"receipt {receipt.series} {receipt.number_text} of dossier "
-                            f"{receipt.dossier_code}: template {TEMPLATE} failed: "
+                            f"{receipt.dossier_code}: template {template} failed: "
                             f"{exc}") from exc
 
 
+def _title(receipt: Receipt) -> str:
+    return f"Biên lai {receipt.series} số {receipt.number_text}"
+
+
+def render_markup(receipt: Receipt, *, template_dir: str | None = None) -> str:
+    """The receipt in the layout markup (what both the HTML and the PDF show)."""
+    return _render(TEMPLATE, template_dir or str(shipped_templates()), receipt)
+
+
+def render_receipt(receipt: Receipt, *, template_dir: str | None = None) -> str:
+    """The receipt as an HTML page (UTF-8, Vietnamese labels, local time)."""
+    from markupsafe import Markup
+
+    body = Markup(render_markup(receipt, template_dir=template_dir))
+    return _render(PAGE, str(shipped_templates()), receipt, body=body, title=_title(receipt),
+                   landscape=False)
+
+
+def render_receipt_pdf(receipt: Receipt, *, template_dir: str | None = None) -> bytes:
+    """The receipt as an unsigned PDF."""
+    from dossier.plugins import load_object
+
+    render = load_object(LAYOUT)
+    pdf: bytes = render(render_markup(receipt, template_dir=template_dir),
+                        title=_title(receipt), created_at=receipt.paid_at)
+    return pdf
+
+
 class LocalReceiptIssuer:
-    """Renders receipts from the shipped template; no outside service."""
+    """Renders receipts from the shipped template, as HTML and PDF; no outside service."""
 
     def __init__(self, *, template_dir: str | None = None) -> None:
         self.template_dir = template_dir
 
     def issue(self, receipt: Receipt) -> IssuedReceipt:
         return IssuedReceipt(receipt=receipt, issuer="local",
-                             html=render_receipt(receipt, template_dir=self.template_dir))
+                             html=render_receipt(receipt, template_dir=self.template_dir),
+                             pdf=render_receipt_pdf(receipt, template_dir=self.template_dir))

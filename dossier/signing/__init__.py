@@ -5,12 +5,12 @@
     from dossier.signing import LocalSigner, SignRequest, verify
 
     signer = LocalSigner.from_pkcs12(p12_bytes, passphrase)
-    signed = signer.sign(pdf, SignRequest(signer_name="Nguyễn Văn Ký", agency="UBND xã A",
-                                          dossier_code="H12.22-250908-0001"))
+    signed = signer.sign(pdf, SignRequest(dossier_code="H12.22-250908-0001"))
     assert all(report.ok for report in verify(signed, [root_certificate]))
 
 Every signature is PAdES baseline (subfilter ``ETSI.CAdES.detached``) with a visible stamp
-in Vietnamese. Statements such as ledger checkpoints get a detached CMS instead
+in Vietnamese naming the certificate's holder and organisation. Statements such as ledger
+checkpoints get a detached CMS instead
 (:class:`SignsStatements`, checked by :func:`verify_statement`). Fakes of the remote services
 live in :mod:`dossier.signing.fakes`, a test PKI in :mod:`dossier.signing.testpki`.
 

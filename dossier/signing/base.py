@@ -43,6 +43,8 @@ StateValue = str | int
 class SignRequest:
     """What to sign and how the signature looks (the stamp is the signature's appearance).
 
+    The stamp's "Ký bởi" and "Cơ quan" lines are the signing certificate's subject (CN and
+    O), whatever signs: nothing here can make a stamp name someone the certificate does not.
     ``signed_at`` is the signing time written into the signature and shown on the stamp;
     ``None`` takes it from the signer's clock. ``lookup_url`` (or, failing that,
     ``dossier_code``) goes into the stamp's QR code. ``visible=False`` makes an invisible
@@ -50,8 +52,6 @@ class SignRequest:
     ``(x1, y1, x2, y2)`` in PDF points on that page.
     """
 
-    signer_name: str
-    agency: str
     dossier_code: str = ""
     lookup_url: str = ""
     reason: str = "Ký duyệt kết quả giải quyết thủ tục hành chính"

@@ -30,7 +30,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from dossier.errors import DossierError, InvalidDocument, SigningError
 from dossier.signing.base import SignRequest
-from dossier.signing.stamp import stamp_for, stamp_text_params
+from dossier.signing.stamp import holder_of, stamp_for, stamp_text_params
 
 MD_ALGORITHM = "sha256"
 #: Signed attributes, SignerInfo and SignedData framing, with room to spare.
@@ -164,8 +164,13 @@ async def prepare(pdf: bytes, request: SignRequest, signer: signers.Signer, *,
         embed_validation_info=validation_context is not None,
         # key usage was checked when the signer was made (either of the two suffices)
         signer_key_usage=set())
+    # the stamp names the certificate's holder: the one about to sign (for a remote signer,
+    # the certificate its service returned), never a name from the request
+    assert signer.signing_cert is not None
+    holder = holder_of(signer.signing_cert)
     pdf_signer = signers.PdfSigner(meta, signer, timestamper=timestamper,  # type: ignore[arg-type]
-                                   stamp_style=stamp_for(request), new_field_spec=field_spec)
+                                   stamp_style=stamp_for(request, holder),
+                                   new_field_spec=field_spec)
     # pyHanko reads the pages, the AcroForm and the existing fields only now (lazily), so a
     # damaged file that opened fine can still fail here. Translated here, at the edge, so that
     # no caller mistakes it for something else: a remote signer runs this inside its network
@@ -176,7 +181,8 @@ async def prepare(pdf: bytes, request: SignRequest, signer: signers.Signer, *,
         validation_info = await session.perform_presign_validation(writer)
         tbs = session.prepare_tbs_document(
             validation_info=validation_info, bytes_reserved=bytes_reserved,
-            appearance_text_params=stamp_text_params(request, signed_at) if request.visible
+            appearance_text_params=stamp_text_params(request, holder, signed_at)
+            if request.visible
             else None)
         digest, output = tbs.digest_tbs_document()
     except (PyHankoSigningError, LayoutError) as exc:

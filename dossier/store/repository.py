@@ -86,6 +86,16 @@ def list_dossier_codes(tx: Tx, agency: str | None = None) -> list[str]:
                                  (agency,))]
 
 
+def received_between(tx: Tx, agency: str, start: datetime, end: datetime,
+                     limit: int) -> list[Dossier]:
+    """Dossiers of ``agency`` received in ``[start, end)``, in order of reception (the
+    tracking book); at most ``limit`` (uses the index on agency)."""
+    rows = tx.all(f"SELECT {_DOSSIER_COLUMNS} FROM dossiers WHERE agency = ? AND"
+                  " received_at >= ? AND received_at < ? ORDER BY received_at, id LIMIT ?",
+                  (agency, tx.instant_in(start), tx.instant_in(end), limit))
+    return [_dossier(tx, row) for row in rows]
+
+
 def insert_dossier(tx: Tx, d: Dossier, fee_basis: Mapping[str, Any],
                    applicant_key_digest: str | None = None, case: str | None = None) -> int:
     """Insert a new dossier; ``applicant_key_digest`` indexes its applicant's ID number (see
@@ -168,6 +178,24 @@ def count_events(tx: Tx, dossier_id: int, trigger: str) -> int:
     row = tx.one("SELECT COUNT(*) FROM events WHERE dossier_id = ? AND trigger = ?",
                  (dossier_id, trigger))
     return int(row[0])
+def read_counter(tx: Tx, scope: str, key: str) -> int:
+    """A counter's value (0 for one never set)."""
+    row = tx.one("SELECT value FROM counters WHERE scope = ? AND key = ?", (scope, key))
+    return 0 if row is None else int(row[0])
+
+
+def set_counter(tx: Tx, scope: str, key: str, value: int) -> None:
+    """Set a counter (a position kept between runs, e.g. how far a job has read)."""
+    tx.execute("INSERT INTO counters (scope, key, value) VALUES (?, ?, ?)"
+               " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
+               (scope, key, value))
+
+
+def lock_dossier(tx: Tx, dossier_id: int, *, postgres: bool) -> None:
+    """Hold the dossier's row until the transaction ends (PostgreSQL; SQLite's writer lock
+    already serialises writers)."""
+    if postgres:
+        tx.one("SELECT id FROM dossiers WHERE id = ? FOR UPDATE", (dossier_id,))
 
 
 def next_counter(tx: Tx, scope: str, key: str) -> int:

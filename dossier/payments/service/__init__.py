@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from dossier.documents.base import Sealer
 from dossier.engine.kernel import Kernel
 from dossier.payments.base import PaymentGateway
 from dossier.payments.receipt import ReceiptIssuer
@@ -65,9 +66,10 @@ class PaymentService:
 
     def __init__(self, kernel: Kernel, gateways: GatewayRegistry,
                  issuer: ReceiptIssuer | None = None,
-                 receipts: ReceiptSettings | None = None) -> None:
+                 receipts: ReceiptSettings | None = None,
+                 seal: Sealer | None = None) -> None:
         self.gateways = gateways
-        self.receipts = Receipts(kernel, issuer, receipts)
+        self.receipts = Receipts(kernel, issuer, receipts, seal)
         self.settlement = Settlement(kernel, gateways, self.receipts)
         self.attempts = Attempts(kernel, gateways, self.settlement)
         self.callbacks = Callbacks(kernel, gateways, self.settlement, self.receipts)

@@ -4,11 +4,17 @@ The number is taken from a counter per agency and series inside the transaction 
 records the success, so a receipt exists for every succeeded payment; the document is
 produced afterwards by the :class:`~dossier.payments.receipt.ReceiptIssuer` (the local
 Jinja2 template by default, or the agency's e-invoice provider), and an issuer failure leaves
-the receipt numbered but not issued, for the worker to retry.
+the receipt numbered but not issued, for the worker to retry. The receipt names the
+collecting organisation as the agency directory has it (name, address, tax code) and the
+fee's legal basis from the procedure. A PDF the issuer made is signed with the agency's seal
+(its default signer, when that signer holds its key here) and kept as a document of the
+dossier (kind ``receipt``, ``number`` and ``book``: the receipt's number and series), in the
+transaction that marks the receipt issued; without a seal it is kept unsigned.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Mapping
@@ -16,13 +22,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dossier.clock import local_date
+from dossier.documents.base import Sealer
 from dossier.engine.kernel import Kernel
 from dossier.errors import DossierError, InvalidInput
 from dossier.payments.receipt import Receipt, ReceiptIssuer
 from dossier.procedure.model import Procedure
-from dossier.records import Dossier
+from dossier.records import DocumentRecord, Dossier, StoredReceipt
 from dossier.store import payments_repo as prepo
 from dossier.store import repository as repo
+from dossier.store import signatures_repo as srepo
 from dossier.store.database import Tx
 
 log = logging.getLogger("dossier.payments")
@@ -62,13 +70,14 @@ class Receipts:
     """Numbers receipts inside the paying transaction and issues them after it."""
 
     def __init__(self, kernel: Kernel, issuer: ReceiptIssuer | None,
-                 settings: ReceiptSettings | None) -> None:
+                 settings: ReceiptSettings | None, seal: Sealer | None = None) -> None:
         if issuer is not None and not isinstance(issuer, ReceiptIssuer):
             raise InvalidInput("receipt_issuer must implement dossier.payments.ReceiptIssuer")
         if settings is not None and not isinstance(settings, ReceiptSettings):
             raise InvalidInput("receipts must be a dossier.payments.service.ReceiptSettings")
         self.kernel = kernel
         self._issuer = issuer
+        self._seal = seal
         self.settings = settings or ReceiptSettings()
 
     @property
@@ -103,9 +112,10 @@ class Receipts:
         """Produce the documents of receipts numbered but not issued yet (of one payment);
         return how many. An issuer failure leaves the receipt for the next try."""
         with self.kernel.transaction(write=False) as tx:
-            waiting = prepo.unissued_receipts(tx, limit, order_ref)
+            waiting = [(row, self._details(tx, row.record.dossier_code))
+                       for row in prepo.unissued_receipts(tx, limit, order_ref)]
         issued = 0
-        for row in waiting:
+        for row, (agency, details) in waiting:
             r = row.record
             try:
                 done = self.issuer.issue(Receipt(
@@ -113,14 +123,47 @@ class Receipts:
                     payer_name=r.payer_name, agency_name=row.agency_name,
                     fee_name=row.fee_name, amount=r.amount, payment_method=r.payment_method,
                     paid_at=r.paid_at, dossier_code=r.dossier_code, order_ref=r.order_ref,
-                    provider_ref=row.provider_ref or ""))
+                    provider_ref=row.provider_ref or "", **details))
+                pdf, signer = self._sealed(done.pdf, r, agency)
             except DossierError as exc:
                 log.warning("receipt %s %s of %s not issued yet: %s", r.series, r.number_text,
                             r.dossier_code, exc)
                 continue
+            now = self.kernel.now()
             with self.kernel.transaction() as tx:
-                issued += prepo.set_receipt_issued(tx, row.id, html=done.html,
-                                                   issuer=done.issuer,
-                                                   lookup_code=done.lookup_code,
-                                                   at=self.kernel.now())
+                done_now = prepo.set_receipt_issued(tx, row.id, html=done.html,
+                                                    issuer=done.issuer,
+                                                    lookup_code=done.lookup_code, at=now)
+                if done_now and pdf:
+                    self._store(tx, r, pdf, signer, now)
+                issued += done_now
         return issued
+
+    def _details(self, tx: Tx, code: str) -> tuple[str, dict[str, str]]:
+        """The dossier's agency, and what the receipt prints of it and of the fee."""
+        dossier = self.kernel.load(tx, code)
+        fee = self.kernel.procedure_of(tx, dossier).fee
+        listed = self.kernel.agencies.get(dossier.agency)
+        return dossier.agency, {
+            "agency_address": listed.address if listed else "",
+            "agency_tax_code": listed.tax_code if listed else "",
+            "place": listed.place if listed else "",
+            "legal_basis": fee.legal_basis if fee is not None else ""}
+
+    def _sealed(self, pdf: bytes, r: StoredReceipt, agency: str) -> tuple[bytes, str]:
+        if not pdf or self._seal is None:
+            return pdf, ""
+        sealed = self._seal(pdf, agency=agency, dossier_code=r.dossier_code,
+                            reason=f"Biên lai {r.series} số {r.number_text}",
+                            field_name=f"BienLai{r.number}", signed_at=r.paid_at)
+        return (sealed.pdf, sealed.signer) if sealed is not None else (pdf, "")
+
+    def _store(self, tx: Tx, r: StoredReceipt, pdf: bytes, signer: str, now: datetime) -> None:
+        dossier = self.kernel.load(tx, r.dossier_code)
+        digest = hashlib.sha256(pdf).hexdigest()
+        repo.put_blob(tx, digest, pdf)
+        srepo.insert_document(tx, dossier.id, DocumentRecord(
+            dossier_code=r.dossier_code, kind="receipt",
+            filename=f"bien-lai-{r.series}-{r.number_text}.pdf", sha256=digest, size=len(pdf),
+            media_type="application/pdf", signed_by="system", provider=signer,
+            created_at=now, number=r.number, book=r.series))

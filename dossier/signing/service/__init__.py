@@ -16,9 +16,10 @@ Logs name dossiers by code and people by account id; never applicant data or ID 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from dossier.actors import Actor
-from dossier.documents.base import Paperwork
+from dossier.documents.base import Paperwork, Sealed
 from dossier.engine.kernel import Kernel
 from dossier.records import DocumentRecord, SignatureRequest
 from dossier.signing.base import Signer
@@ -38,7 +39,8 @@ class SigningService:
     """The signing side of one engine.
 
     ``signers`` maps names to signers; ``agency_names`` maps agency codes to the names
-    printed on stamps and statements (the code when missing); ``certification_book`` is the
+    printed on statements (the code when missing); the kernel's agency directory gives each
+    agency's place and default signer (:meth:`seal`); ``certification_book`` is the
     quyển số pattern, with ``{year}``; ``paperwork`` makes the PDFs (default: the shipped
     templates).
     """
@@ -48,10 +50,17 @@ class SigningService:
                  certification_book: str = CERTIFICATION_BOOK,
                  paperwork: Paperwork | None = None) -> None:
         self.kernel = kernel
-        self.signers = Signers(signers, agency_names=agency_names, paperwork=paperwork)
+        self.signers = Signers(signers, agency_names=agency_names, paperwork=paperwork,
+                               agencies=kernel.agencies)
         self.requests = Requests(kernel, self.signers)
         self.results = Results(kernel, self.signers, self.requests.settle)
         self.copies = Copies(kernel, self.signers, certification_book)
+
+    def seal(self, pdf: bytes, *, agency: str, dossier_code: str, reason: str,
+             field_name: str, signed_at: datetime) -> Sealed | None:
+        """See :meth:`Signers.seal` (the :class:`~dossier.documents.base.Sealer` port)."""
+        return self.signers.seal(pdf, agency=agency, dossier_code=dossier_code, reason=reason,
+                                 field_name=field_name, signed_at=signed_at)
 
     def documents(self, code: str, actor: Actor | None = None) -> list[DocumentRecord]:
         """The dossier's signed documents (results, certified copies), oldest first."""

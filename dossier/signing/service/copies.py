@@ -58,14 +58,19 @@ class Copies:
         self.certification_book = certification_book
 
     def certify(self, code: str, component: str, *, actor: Actor, signer: str,
-                certifier_name: str | None, certifier_title: str) -> Dossier:
+                certifier_name: str | None, certifier_title: str | None) -> Dossier:
         chosen = self.signers.get(signer)
         if not isinstance(component, str):
             raise InvalidInput("component must be a component id")
-        name = optional_text(certifier_name, "certifier_name")
-        title = optional_text(certifier_title, "certifier_title")
-        if title is None:
-            raise InvalidInput("certifier_title must be non-empty text")
+        # the lời chứng prints the certifier's full name and title: given here, else the
+        # actor's, else (name only) the holder of the key that signs; never an account id
+        name = optional_text(certifier_name, "certifier_name") or actor.name \
+            or holder_name(chosen)
+        if name is None:
+            raise InvalidInput("give certifier_name= (or an Actor with a name): the "
+                               "certification statement prints the certifier's full name")
+        title = optional_text(certifier_title, "certifier_title") or actor.title \
+            or DEFAULT_CERTIFIER_TITLE
         now = self.kernel.now()
         with self.kernel.transaction(write=False) as tx:
             dossier = self._authorise(tx, code, actor)
@@ -80,14 +85,14 @@ class Copies:
             number = repo.next_counter(tx, "certification", f"{dossier.agency}:{year}")
         book = self.certification_book.format(year=year)
         agency = self.signers.agency_name(dossier.agency)
-        name = name or holder_name(chosen) or actor.id
         unsigned = paperwork.certified_copy(original, CertificationStatement(
             number=number, book=book, certified_at=now, certifier_name=name,
             certifier_title=title, agency=agency, document_name=document_name,
-            dossier_code=code))
+            dossier_code=code, place=self.signers.place(dossier.agency),
+            parent=self.signers.parent_name(dossier.agency)))
         outcome = chosen.sign(unsigned, SignRequest(
-            signer_name=name, agency=agency, dossier_code=code, reason=CERTIFY_REASON,
-            field_name=f"ChungThuc{number}", signed_at=now))
+            dossier_code=code, reason=CERTIFY_REASON, field_name=f"ChungThuc{number}",
+            signed_at=now))
         if isinstance(outcome, Ticket):
             raise SigningError(
                 f"{code}: signer {signer!r} signs remotely and returned a ticket; a certified "

@@ -33,12 +33,7 @@ from dossier.records import (
     SignatureRequestState,
 )
 from dossier.signing.base import SignRequest, Ticket
-from dossier.signing.service.signers import (
-    Signers,
-    holder_name,
-    optional_text,
-    signed_pdf,
-)
+from dossier.signing.service.signers import Signers, signed_pdf
 from dossier.states import Trigger
 from dossier.store import repository as repo
 from dossier.store import signatures_repo as srepo
@@ -61,10 +56,9 @@ class Results:
         self._settle = settle
 
     def sign(self, code: str, *, actor: Actor, signer: str, document: bytes | None,
-             signer_name: str | None, lookup_url: str) -> Dossier | SignatureRequest:
+             lookup_url: str) -> Dossier | SignatureRequest:
         chosen = self.signers.get(signer)
         pdf = None if document is None else self.signers.checked_pdf(document, chosen)
-        name = optional_text(signer_name, "signer_name")
         if not isinstance(lookup_url, str):
             raise InvalidInput("lookup_url must be text")
         now = self.kernel.now()
@@ -74,9 +68,10 @@ class Results:
             pdf = self.signers.paperwork.result(ResultPage(
                 dossier_code=code, procedure_name=move.procedure.name,
                 applicant_name=str(move.dossier.applicant.get("name", "")), agency=agency,
-                decided_at=now, lookup_url=lookup_url))
+                decided_at=now, lookup_url=lookup_url,
+                parent=self.signers.parent_name(move.dossier.agency),
+                place=self.signers.place(move.dossier.agency)))
         outcome = chosen.sign(pdf, SignRequest(
-            signer_name=name or holder_name(chosen) or actor.id, agency=agency,
             dossier_code=code, lookup_url=lookup_url, reason=RESULT_REASON,
             field_name="ChuKyKetQua", signed_at=now))
         if isinstance(outcome, Ticket):

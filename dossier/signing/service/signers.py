@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from dossier.documents.base import Paperwork
+from dossier.agencies import EMPTY_DIRECTORY, AgencyDirectory
+from dossier.documents.base import Paperwork, Sealed
 from dossier.errors import InvalidInput, SigningError
-from dossier.signing.base import ChecksDocuments, KnowsHolder, Signer
+from dossier.signing.base import ChecksDocuments, KnowsHolder, Signer, SignRequest, Ticket
 
 #: The paperwork used when the engine is given none (loaded on first use: fpdf2, pyHanko).
 PDF_PAPERWORK = "dossier.documents.paperwork:PdfPaperwork"
@@ -22,7 +24,8 @@ class Signers:
 
     def __init__(self, signers: Mapping[str, Signer], *,
                  agency_names: Mapping[str, str] | None = None,
-                 paperwork: Paperwork | None = None) -> None:
+                 paperwork: Paperwork | None = None,
+                 agencies: AgencyDirectory = EMPTY_DIRECTORY) -> None:
         if not isinstance(signers, Mapping):
             raise InvalidInput("signers must map names to dossier.signing.Signer objects")
         for name, signer in signers.items():
@@ -39,6 +42,7 @@ class Signers:
             raise InvalidInput("paperwork must implement dossier.documents.base.Paperwork")
         self.by_name: dict[str, Signer] = dict(signers)
         self.agency_names = names
+        self.agencies = agencies
         self._paperwork = paperwork
 
     @property
@@ -59,6 +63,35 @@ class Signers:
 
     def agency_name(self, agency: str) -> str:
         return self.agency_names.get(agency, agency)
+
+    def place(self, agency: str) -> str:
+        """The place of the agency's date lines (empty when the directory has none)."""
+        listed = self.agencies.get(agency)
+        return listed.place if listed is not None else ""
+
+    def parent_name(self, agency: str) -> str:
+        """The name of the agency above, for headers (empty when none is known)."""
+        listed = self.agencies.get(agency)
+        parent = self.agencies.get(listed.parent) if listed and listed.parent else None
+        return parent.name if parent is not None else ""
+
+    def seal(self, pdf: bytes, *, agency: str, dossier_code: str, reason: str,
+             field_name: str, signed_at: datetime) -> Sealed | None:
+        """Sign what the engine issued by itself with ``agency``'s default signer, when that
+        signer holds its key here (it knows its holder without asking anyone: a local key).
+        A remote signer would put a network call or a phone confirmation inside the
+        transaction that issues the document, so with one the document stays unsigned."""
+        listed = self.agencies.get(agency)
+        name = listed.signer if listed is not None else None
+        chosen = self.by_name.get(name) if name is not None else None
+        if name is None or chosen is None or holder_name(chosen) is None:
+            return None
+        outcome = chosen.sign(pdf, SignRequest(dossier_code=dossier_code, reason=reason,
+                                               field_name=field_name, signed_at=signed_at))
+        if isinstance(outcome, Ticket):
+            raise SigningError(f"signer {name!r} returned a ticket for a document that must "
+                               "be signed at once")
+        return Sealed(pdf=signed_pdf(outcome, name), signer=name)
 
     def checked_pdf(self, document: Any, signer: Signer) -> bytes:
         """``document`` as PDF bytes the signer can sign; raises before anyone is asked."""
