@@ -184,8 +184,8 @@ class Deployment:
 
     source: str
     database: str
-    audit_keys: tuple[str, ...]
-    applicant_keys: tuple[str, ...]
+    audit_keys: tuple[str, ...] = field(repr=False)      # secrets: never in repr or logs
+    applicant_keys: tuple[str, ...] = field(repr=False)
     procedures: tuple[Path, ...]
     agencies: AgencyDirectory
     calendars: Mapping[str, WorkingCalendar]

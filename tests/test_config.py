@@ -294,3 +294,9 @@ def test_the_applicant_key_from_the_file_indexes_id_numbers(tmp_path: Path) -> N
         assert not engine.find(applicant_id="001090099999").items
     finally:
         engine.close()
+
+
+def test_the_deployment_never_shows_its_keys(tmp_path: Path, p12: Path) -> None:
+    deployment = load_deployment(write(tmp_path, FULL), environ=ENV)
+    assert ENV["AUDIT"] not in repr(deployment)
+    assert SECRET not in repr(deployment)
