@@ -171,7 +171,7 @@ class ActorConfig(_Strict):
 
 
 class WebTokenConfig(_Strict):
-    token: str
+    token: str = Field(repr=False)
     actor: ActorConfig
 
 
@@ -193,7 +193,7 @@ class WebConfig(_Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    csrf_secret: str | None = None
+    csrf_secret: str | None = Field(default=None, repr=False)
     tokens: list[WebTokenConfig] = []
     lookup: LookupLimitConfig = LookupLimitConfig()
     max_json_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
@@ -254,7 +254,7 @@ class Deployment:
     kinds: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # section → name → kind
     web: WebConfig = field(default_factory=WebConfig)
     #: ``[[web.tokens]]``: bearer token → the actor it authenticates
-    web_tokens: Mapping[str, Actor] = field(default_factory=dict)
+    web_tokens: Mapping[str, Actor] = field(default_factory=dict, repr=False)
 
 
 def config_path(path: str | os.PathLike[str] | None) -> Path | None:

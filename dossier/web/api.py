@@ -17,6 +17,7 @@ from dossier.actors import Actor
 from dossier.errors import InvalidInput
 from dossier.web import serialise
 from dossier.web.context import actor_of, call, context, json_object
+from dossier.web.problems import NotFound
 from dossier.web.security import read_body
 
 #: keywords of Engine.fire that trigger data may not shadow
@@ -170,8 +171,10 @@ async def read_attachment(request: Request) -> Response:
     code, sha = request.path_params["code"], request.path_params["sha256"]
     engine = context(request).engine
     listed = await call(engine.attachments, code, actor=actor)
+    media = next((a.media_type for a in listed if a.sha256 == sha), None)
+    if media is None:
+        raise NotFound(f"dossier {code} has no attachment {sha}")
     data = await call(engine.read_attachment, code, sha, actor=actor)
-    media = next((a.media_type for a in listed if a.sha256 == sha), "application/octet-stream")
     return Response(data, media_type=media, headers={"Cache-Control": "no-store"})
 
 
@@ -187,8 +190,10 @@ async def read_document(request: Request) -> Response:
     code, sha = request.path_params["code"], request.path_params["sha256"]
     engine = context(request).engine
     listed = await call(engine.documents, code, actor=actor)
+    media = next((d.media_type for d in listed if d.sha256 == sha), None)
+    if media is None:
+        raise NotFound(f"dossier {code} has no document {sha}")
     data = await call(engine.read_document, code, sha, actor=actor)
-    media = next((d.media_type for d in listed if d.sha256 == sha), "application/pdf")
     return Response(data, media_type=media, headers={"Cache-Control": "no-store"})
 
 

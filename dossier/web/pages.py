@@ -53,7 +53,10 @@ _ENV = environment()
 def render(request: Request, name: str, values: dict[str, Any], *, status: int = 200,
            headers: dict[str, str] | None = None) -> HTMLResponse:
     """A page from ``templates/web/NAME``; never cached (pages may show a dossier)."""
-    html = _ENV.get_template(name).render(path=request.url.path, **values)
+    # links carry the prefix an integrator mounted the application under
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    html = _ENV.get_template(name).render(path=request.url.path.removeprefix(root), root=root,
+                                          **values)
     return HTMLResponse(html, status_code=status,
                         headers={"Cache-Control": "no-store", **(headers or {})})
 

@@ -43,7 +43,7 @@ class WebSettings:
     form opened before a restart must be sent again). Body limits are in bytes.
     """
 
-    tokens: Mapping[str, Actor] = field(default_factory=dict)
+    tokens: Mapping[str, Actor] = field(default_factory=dict, repr=False)
     csrf_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     lookup: LookupLimit = LookupLimit()
     max_json_bytes: int = 64 * 1024
