@@ -153,5 +153,6 @@ def build_report(rows: Iterable[tuple[Key, Tally]], *,
         agency=agency, agencies=agencies, procedure=procedure, start=start, end=end,
         as_of=as_of, total=scope(lambda _: True), by_agency=by_agency,
         by_procedure=by_procedure, on_time_by_month=series,
-        agency_names={code: agency_names.get(code, code) for code in by_agency},
+        agency_names={code: agency_names.get(code, code)
+                      for code in (*by_agency, *([agency] if agency else []))},
         procedure_names={code: procedure_names.get(code, code) for code in by_procedure})

@@ -26,6 +26,11 @@ figure{margin:1rem 0}figcaption{font-size:.9rem;color:#57606a}
 """
 
 
+def _number(value: float | None) -> str:
+    """One decimal, Vietnamese style (``42,9``)."""
+    return "–" if value is None else f"{value:.1f}".replace(".", ",")
+
+
 def _score_chart(section: QualitySection) -> str:
     groups = list(section.groups.items())
     return svg.rows([svg.Bar(GROUP_LABELS[k], (g.score,)) for k, g in groups],
@@ -42,9 +47,11 @@ def _month_chart(report: QualityReport) -> str:
 
 
 def _online_chart(report: QualityReport) -> str:
+    # procedures offered neither online nor with a fee have nothing to show here
     bars = [svg.Bar(report.procedure_names.get(code, code),
                     (s.truc_tuyen.online_rate.rate, s.truc_tuyen.online_payment.rate))
-            for code, s in report.by_procedure.items()]
+            for code, s in report.by_procedure.items()
+            if s.truc_tuyen.online_rate.denominator or s.truc_tuyen.online_payment.denominator]
     return svg.rows(bars, title="Tỷ lệ trực tuyến theo thủ tục",
                     description="Mỗi thủ tục có hai thanh: hồ sơ nộp trực tuyến và hồ sơ "
                                 "thanh toán phí trực tuyến.",
@@ -56,7 +63,7 @@ def _indicator_table(section: QualitySection) -> str:
            "<th>Mẫu số</th><th>Tỷ lệ</th></tr></thead><tbody>"]
     for key, group in section.groups.items():
         out.append(f'<tr><th colspan="5">{escape(GROUP_LABELS[key])} — {group.weight} điểm, '
-                   f"ước tính {'–' if group.score is None else f'{group.score:.1f}'}</th></tr>")
+                   f"ước tính {_number(group.score)}</th></tr>")
         for name, ind in group.indicators().items():
             spec = SPECS[f"{key}.{name}"]
             mark = "" if spec.confirmed else " *"
@@ -80,7 +87,7 @@ def _scopes(title: str, sections: dict[str, QualitySection], names: dict[str, st
     for code, s in sections.items():
         score = s.score
         out.append(f"<tr><td>{escape(code)}</td><td>{escape(names.get(code, code))}</td>"
-                   f'<td class="n">{score.score:.1f}/{score.points}</td>'
+                   f'<td class="n">{_number(score.score)}/{score.points}</td>'
                    f'<td class="n">{svg.percent(s.tien_do.on_time_rate.rate)}</td>'
                    f'<td class="n">{svg.percent(s.truc_tuyen.online_rate.rate)}</td>'
                    f'<td class="n">{svg.percent(s.truc_tuyen.online_payment.rate)}</td>'
@@ -98,7 +105,7 @@ def render_html(report: QualityReport) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
-        f'<p class="estimate">Tổng điểm <strong>ước tính</strong>: {score.score:.1f} trên '
+        f'<p class="estimate">Tổng điểm <strong>ước tính</strong>: {_number(score.score)} trên '
         f"{score.points} điểm đo được (thang 100 điểm của Quyết định 766/QĐ-TTg). Cách quy "
         "đổi tỷ lệ ra điểm trong từng nhóm chưa được xác nhận với văn bản gốc.</p>",
         "<h2>Điểm theo nhóm</h2><figure>", _score_chart(report.total),

@@ -30,6 +30,12 @@ def _points(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}".replace(".", ",")
 
 
+def _score(section: QualitySection) -> str:
+    """The estimated score out of the points measured (``41,3/82``)."""
+    score = section.score
+    return f"{_points(score.score)}/{score.points}" if score.points else "–"
+
+
 def render_table(report: QualityReport) -> str:
     """A fixed-width table: the total's groups and indicators, the estimated score, then one
     line per agency and per procedure."""
@@ -58,7 +64,7 @@ def render_table(report: QualityReport) -> str:
                       f"{'Hài lòng':>9}"]
         for code, s in sections.items():
             name = f"{code} {names.get(code, '')}".strip()[:width - 13]
-            lines.append(f"  {name:<{width - 14}} {_points(s.score.score):>6} "
+            lines.append(f"  {name:<{width - 14}} {_score(s):>6} "
                          f"{percent(s.tien_do.on_time_rate.rate):>9} "
                          f"{percent(s.truc_tuyen.online_rate.rate):>10} "
                          f"{percent(s.hai_long.satisfaction.rate):>9}")
