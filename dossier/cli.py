@@ -31,14 +31,17 @@
     dossier serve [--config FILE] [--host H] [--port P]
                                         the web surface (needs dossier[web]): JSON API,
                                         gateway and signer callbacks, public pages
+    dossier report --from YYYY-MM-DD --to YYYY-MM-DD [--agency A] [--procedure P]
+                   [--format table|json|csv|html] [--out FILE] [--config F | --database URL]
+                                        the QĐ 766 quality indicators (see dossier.cli_report)
 
 Every command that touches a deployment takes ``--config FILE`` (default:
 ``$DOSSIER_CONFIG``): the database, agencies, gateways, signers, sinks and keys come from it
 (see :mod:`dossier.config`). ``--database`` overrides the database; without either it is
 ``$DOSSIER_DATABASE_URL``, else ``sqlite:///dossier.db``. Read-only commands
-(``verify-audit``, ``audit checkpoint``, ``list``) never create a database: a missing SQLite
-file is a one-line error. ``diagram`` and ``demo`` need no deployment (the demo writes its
-own).
+(``verify-audit``, ``audit checkpoint``, ``list``, ``report``) never create a database: a
+missing SQLite file is a one-line error. ``diagram`` and ``demo`` need no deployment (the
+demo writes its own).
 """
 
 from __future__ import annotations
@@ -625,6 +628,10 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=int, metavar="PORT",
                      help="port to listen on (default: [web] port, 8000; 0: any free one)")
     web.set_defaults(run=_serve)
+
+    from dossier.cli_report import add_report
+
+    add_report(sub, _deployment_options, lambda args: _engine(args, create=False))
     return parser
 
 

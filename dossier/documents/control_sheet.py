@@ -49,6 +49,7 @@ TRIGGER_LABELS = {
     "sla_warning": "Cảnh báo sắp đến hạn",
     "overdue": "Quá hạn",
     "assign": "Phân công xử lý",
+    "rate": "Đánh giá mức độ hài lòng",
 }
 CHANNEL_LABELS = {"counter": "Trực tiếp", "online": "Trực tuyến", "post": "Bưu chính"}
 
