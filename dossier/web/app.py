@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from dossier.engine import Engine
 from dossier.errors import DossierError
 from dossier.resources import template_dir
-from dossier.web import api, callbacks, pages
+from dossier.web import api, callbacks, dashboard, pages, rating_page
 from dossier.web.auth import Authenticate, bearer_tokens
 from dossier.web.context import WebContext, call, context
 from dossier.web.openapi import document
@@ -109,7 +109,8 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/static/dossier.css", stylesheet, methods=["GET"]),
-        *pages.ROUTES, *callbacks.ROUTES, *api.ROUTES,
+        *pages.ROUTES, *rating_page.ROUTES, *dashboard.ROUTES, *callbacks.ROUTES,
+        *api.ROUTES,
     ]
 
 

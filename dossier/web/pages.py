@@ -4,6 +4,8 @@
   code and a wrong ID number get the same page, word for word and status for status (404),
   and every try counts against two limits (:class:`~dossier.web.settings.LookupLimit`): per
   client address and per dossier code, 429 with ``Retry-After`` past them.
+* ``/danh-gia/{code}`` (:mod:`dossier.web.rating_page`) and ``/chi-so``
+  (:mod:`dossier.web.dashboard`) use the rendering helpers here.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _throttle(request: Request, code: str) -> None:
+def throttle(request: Request, code: str) -> None:
+    """Count one try of ``code``'s ID number from this client: 429 past either limit."""
     ctx = context(request)
     wait = max(ctx.lookup_by_client.hit(client_address(request)),
                ctx.lookup_by_code.hit(code))
@@ -99,7 +102,7 @@ async def lookup(request: Request) -> Response:
         return render(request, "tra-cuu.html.j2", form, status=422)
     if len(code) > MAX_CODE:
         return render(request, "tra-cuu.html.j2", {**form, "not_found": True}, status=404)
-    _throttle(request, code)
+    throttle(request, code)
     try:
         status = await call(context(request).engine.lookup, code, id_number=number)
     except DossierNotFound:
