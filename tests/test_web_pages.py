@@ -161,7 +161,8 @@ def test_no_template_has_a_script_an_inline_style_or_an_outside_resource() -> No
         parser.feed(text)
         for tag, attrs in parser.tags:
             assert tag != "script", template.name
-            assert tag != "style", template.name
+            # only the dashboard has one: the report's own stylesheet, allowed by its hash
+            assert tag != "style" or template.name == "chi-so.html.j2", template.name
             assert "style" not in attrs, template.name
             assert not any(k.startswith("on") for k in attrs), template.name
             for key in ("src", "href"):
