@@ -166,5 +166,5 @@ def test_the_report_fragment_keeps_its_style_to_itself() -> None:
     css, body = report_fragment('<html><head><style>body{margin:0}h1{x:y}</style></head>'
                                 '<body><h1>T</h1><svg style="max-width:9px"></svg></body>'
                                 '</html>')
-    assert css == ".report{margin:0}h1{x:y}"
-    assert body == "<h1>T</h1><svg></svg>"
+    assert css == ".report{margin:0}h1{x:y}.report .rs0{max-width:9px}"
+    assert body == '<h1>T</h1><svg class="rs0"></svg>'

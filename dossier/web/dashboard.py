@@ -25,16 +25,25 @@ from dossier.web.security import csp_with_styles, style_hash
 DEFAULT_DAYS = 90
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _BODY = re.compile(r"<body>(.*)</body>", re.S)
-_STYLE_ATTRIBUTE = re.compile(r'\sstyle="[^"]*"')
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
 
 
 def report_fragment(html: str) -> tuple[str, str]:
     """``(css, body)`` of a rendered report: its stylesheet scoped to ``.report`` (not our
-    page's body) and its body without style attributes (the CSP allows none)."""
+    page's body), and its body with each ``style`` attribute (which the CSP refuses) turned
+    into a class whose rule joins the stylesheet."""
     css = "".join(_STYLE.findall(html)).replace("body{", ".report{")
     found = _BODY.search(html)
     body = found.group(1) if found else ""
-    return css, _STYLE_ATTRIBUTE.sub("", body)
+    classes: dict[str, str] = {}
+
+    def to_class(match: re.Match[str]) -> str:
+        name = classes.setdefault(match.group(1), f"rs{len(classes)}")
+        return f' class="{name}"'
+
+    body = _STYLE_ATTRIBUTE.sub(to_class, body)
+    css += "".join(f".report .{name}{{{rule}}}" for rule, name in classes.items())
+    return css, body
 
 
 def _date(value: str | None, fallback: date) -> date | None:
