@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dossier.actors import Actor
+from dossier.applicant_keys import ENV_VAR as APPLICANT_KEY_VAR
 from dossier.audit import ENV_VAR
 from dossier.clock import LOCAL_TZ
 from dossier.documents import render_apology_letter, render_control_sheet, render_receipt
@@ -263,9 +264,24 @@ def _write_config(out_dir: Path, receivers: Receivers) -> tuple[Path, dict[str, 
         # secrets, never in the database or the code
         ENV_VAR: os.environ.get(ENV_VAR) or secrets.token_hex(32),
         "DEMO_WEBHOOK_SECRET": generate_secret(),
+        # ID numbers are indexed by their keyed digest: `dossier serve`'s lookup needs it
+        APPLICANT_KEY_VAR: os.environ.get(APPLICANT_KEY_VAR) or secrets.token_hex(32),
+        # bearer tokens of the web API ([[web.tokens]]) and the forms' CSRF secret
+        "DEMO_CLERK_TOKEN": secrets.token_hex(32),
+        "DEMO_LEADER_TOKEN": secrets.token_hex(32),
+        "DEMO_CSRF_SECRET": secrets.token_hex(32),
     }
     (out_dir / "audit-key.txt").write_text(environ[ENV_VAR] + "\n", encoding="utf-8")
+    # the same throw-away secrets for `dossier serve` on the demo's output (see SERVE_HINT)
+    (out_dir / "demo.env").write_text(
+        "# Written by `dossier demo`: the throw-away secrets its dossier.toml names.\n"
+        + "".join(f"{name}={value}\n" for name, value in sorted(environ.items())),
+        encoding="utf-8")
     return path, environ
+
+
+#: how to serve the demo's dossiers (printed at the end of the demo)
+SERVE_HINT = "set -a; . {out}/demo.env; set +a; dossier serve --config {out}/dossier.toml"
 
 
 DEMO_CONFIG = """\
@@ -274,6 +290,7 @@ DEMO_CONFIG = """\
 # in-process fakes, so the demo passes them to Engine.from_config in Python.
 database = "sqlite:///dossier.db"
 audit_key = {{ env = "DOSSIER_AUDIT_KEY" }}
+applicant_key = {{ env = "DOSSIER_APPLICANT_KEY" }}
 procedures = []
 
 [[agencies]]
@@ -304,6 +321,18 @@ notifier = "mail"
 
 [worker]
 outbox_interval = 5
+
+[web]                               # `dossier serve`: the API's tokens, the forms' secret
+port = 8000
+csrf_secret = {{ env = "DEMO_CSRF_SECRET" }}
+
+[[web.tokens]]
+token = {{ env = "DEMO_CLERK_TOKEN" }}
+actor = {{ id = "clerk-xa", role = "clerk", agency = "000.00.12.H12" }}
+
+[[web.tokens]]
+token = {{ env = "DEMO_LEADER_TOKEN" }}
+actor = {{ id = "leader-tinh", role = "leader", agency = "000.00.05.H12" }}
 """
 
 
@@ -418,6 +447,7 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
          "copies; check them with pdfsig, trusting test-root.pem)")
     _checkpoint(engine, out_dir, codes, local, pki, echo)
     _outflow(engine, config, receivers, environ["DEMO_WEBHOOK_SECRET"], echo)
+    echo(f"web (tra cứu, API; needs dossier[web]): {SERVE_HINT.format(out=out_dir)}")
     engine.close()
     return finals
 
