@@ -2,10 +2,11 @@
 
 Everything it writes goes inside ``--out`` (default ``./dossier-demo``): the SQLite database,
 one control sheet (Phiếu kiểm soát) per dossier, the reception receipts (Giấy tiếp nhận và
-hẹn trả kết quả) and the apology letters (Phiếu xin lỗi và hẹn lại). Each run starts from an
-empty database. Time is a :class:`~dossier.testing.FrozenClock` that the demo moves forward
-(day by day for the deadlines section, with the timer worker sweeping each morning), so runs
-are repeatable.
+hẹn trả kết quả), the apology letters (Phiếu xin lỗi và hẹn lại) and, at the end, after a
+few citizens rate their dossiers, the QĐ 766 quality report (``report.html``, its table also
+printed). Each run starts from an empty database. Time is a
+:class:`~dossier.testing.FrozenClock` that the demo moves forward (day by day for the
+deadlines section, with the timer worker sweeping each morning), so runs are repeatable.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dossier.payments.fake import demo_momo_config, demo_vnpay_config
 from dossier.payments.service import instructions
 from dossier.procedure import Procedure, load_procedure
 from dossier.records import Dossier, Event, Payment, SignatureRequest
+from dossier.reports import render_html, render_table
 from dossier.resources import samples
 from dossier.signing import CscRemoteSigner, LocalSigner, PhoneConfirmSigner, Signer
 from dossier.signing.fakes import FakeCscService, FakePhoneService
@@ -448,8 +450,33 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
     _checkpoint(engine, out_dir, codes, local, pki, echo)
     _outflow(engine, config, receivers, environ["DEMO_WEBHOOK_SECRET"], echo)
     echo(f"web (tra cứu, API; needs dossier[web]): {SERVE_HINT.format(out=out_dir)}")
+    _quality(demo, finals, out_dir)
     engine.close()
     return finals
+
+
+def _quality(demo: Demo, finals: list[Dossier], out_dir: Path) -> None:
+    """Citizens rate their returned dossiers (one through the clerk, at the counter), then
+    the QĐ 766 indicators of the demo's period: the table, and report.html with its charts."""
+    engine, echo = demo.engine, demo.out
+    echo("== service quality: citizens' ratings and the QĐ 766 indicators")
+    returned = [d for d in finals if d.state is State.RETURNED]
+    for dossier in [d for d in returned if d.owner == demo.citizen.id] + [
+            next(d for d in returned if d.channel == "counter")]:
+        demo.tick()
+        late = dossier.deadlines.timeliness == "late"
+        by = demo.citizen if dossier.owner else demo.staff(Role.CLERK, dossier.agency)
+        rating = engine.rate(dossier.code, actor=by, level=1 if late else 3 - (by is not
+                                                                              demo.citizen),
+                             criteria={"timeliness": 1 if late else 3})
+        echo(f"{demo.clock.now().astimezone(LOCAL_TZ):%d/%m %H:%M}  {dossier.code:<28} "
+             f"{'rate':<19} {rating.level.label} ({by.id})")
+    report = engine.quality_report(start=date(2025, 6, 30), end=date(2025, 8, 5))
+    for line in render_table(report).splitlines():
+        echo(line)
+    path = out_dir / "report.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    echo(f"report: {path} (charts: on time by month, online by procedure, score per group)")
 
 
 def _outflow(engine: Engine, config: Path, receivers: Receivers, secret: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +158,22 @@ def test_demo_shows_work_queues_with_an_assignment(demo: DemoRun) -> None:
     officer = printed.index("work queue of specialist-tinh (specialist): 1", clerk)
     assert "awaiting_reception   chưa tiếp nhận" in printed[clerk:officer]
     assert "* 000.00.05.H12-" in printed[officer:officer + 200]
+
+
+def test_demo_ends_with_ratings_the_quality_table_and_report_html(demo: DemoRun) -> None:
+    printed = demo.printed
+    quality = printed[printed.index("== service quality"):]
+    assert "rate                Rất hài lòng (cd-0001)" in quality
+    assert "rate                Không hài lòng (cd-0001)" in quality   # the late one
+    assert "rate                Hài lòng (clerk-xa)" in quality        # at the counter
+    assert "Chỉ số chất lượng phục vụ (QĐ 766/QĐ-TTg) — mọi cơ quan, 30/06/2025–05/08/2025" \
+        in quality
+    assert re.search(r"Tỷ lệ xử lý trước hạn, đúng hạn\s+8\s+10\s+80,0%", quality)
+    assert re.search(r"Tỷ lệ hài lòng trong tiếp nhận, giải quyết\s+9\s+10\s+90,0%", quality)
+    assert "Tổng điểm (ước tính)" in quality
+    page = (demo.out / "report.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 3
+    assert f"report: {demo.out / 'report.html'}" in printed
 
 
 def _demo_env(out: Path) -> dict[str, str]:

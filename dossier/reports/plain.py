@@ -60,11 +60,11 @@ def render_table(report: QualityReport) -> str:
             ("Theo thủ tục", report.by_procedure, report.procedure_names)):
         if not sections:
             continue
-        lines += ["", f"{heading:<{width - 12}} {'Điểm':>6} {'Đúng hạn':>9} {'Trực tuyến':>10} "
+        lines += ["", f"{heading:<{width - 14}} {'Điểm':>8} {'Đúng hạn':>9} {'Trực tuyến':>10} "
                       f"{'Hài lòng':>9}"]
         for code, s in sections.items():
-            name = f"{code} {names.get(code, '')}".strip()[:width - 13]
-            lines.append(f"  {name:<{width - 14}} {_score(s):>6} "
+            name = f"{code} {names.get(code, '')}".strip()[:width - 16]
+            lines.append(f"  {name:<{width - 16}} {_score(s):>8} "
                          f"{percent(s.tien_do.on_time_rate.rate):>9} "
                          f"{percent(s.truc_tuyen.online_rate.rate):>10} "
                          f"{percent(s.hai_long.satisfaction.rate):>9}")

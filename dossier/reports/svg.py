@@ -102,5 +102,5 @@ def rows(bars: Sequence[Bar], *, title: str, description: str, legend: Sequence[
     return "".join(out)
 
 
-def _short(label: str, limit: int = 34) -> str:
+def _short(label: str, limit: int = 30) -> str:
     return label if len(label) <= limit else label[:limit - 1] + "…"
