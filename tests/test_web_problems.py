@@ -78,6 +78,7 @@ def test_an_unexpected_exception_is_a_bare_500_problem() -> None:
     assert answer.status_code == 500
     assert answer.headers["content-type"] == "application/problem+json"
     assert "secret internals" not in answer.text
+    assert "default-src 'self'" in answer.headers["content-security-policy"]
 
 
 def test_every_route_is_reachable_from_the_route_list() -> None:

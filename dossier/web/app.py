@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dossier.engine import Engine
 from dossier.errors import DossierError
@@ -75,9 +76,33 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
                    instance=request.url.path, headers=headers)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return unexpected(request)
+class _Unexpected:
+    """ASGI middleware inside the security headers: an exception nothing else handled is
+    logged and answered with a bare 500 problem (Starlette's own handler for ``Exception``
+    sits outside every middleware, so its answer would lack the headers)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            request = Request(scope)
+            log.exception("%s %s failed", request.method, request.url.path)
+            if started:
+                raise
+            await unexpected(request)(scope, receive, send)
 
 
 async def healthz(request: Request) -> Response:
@@ -134,10 +159,10 @@ def create_app(engine: Engine, *, authenticate: Authenticate | None = None,
         lookup_by_code=RateLimiter(settings.lookup.per_code, settings.lookup.window))
     app = Starlette(
         routes=routes(),
-        middleware=[*middleware, Middleware(SecurityHeaders)],
+        middleware=[*middleware, Middleware(SecurityHeaders), Middleware(_Unexpected)],
         exception_handlers={
             DossierError: _library_error, HttpProblem: _http_problem,
-            HTTPException: _http_exception, Exception: _unexpected,
+            HTTPException: _http_exception,
         })
     app.state.dossier = state
     return app
