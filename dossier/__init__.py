@@ -50,6 +50,7 @@ from dossier.errors import (
 from dossier.plugins import lazy_exports
 from dossier.public import PublicEvent, PublicStatus
 from dossier.query import Page, WorkItem
+from dossier.ratings import RATING_CRITERIA, RATING_LEVELS, Rating, RatingCriterion, RatingLevel
 from dossier.records import (
     Attachment,
     ClockPause,
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     from dossier.engine import Engine
     from dossier.fees import FeeBasis, compute_fee
     from dossier.procedure import Procedure, load_procedure
+    from dossier.quality import QualityReport
     from dossier.resources import sample_path, samples
 
 __version__ = "0.1.0"
@@ -93,6 +95,7 @@ _LAZY = {
     "compute_fee": "dossier.fees",
     "Procedure": "dossier.procedure",
     "load_procedure": "dossier.procedure",
+    "QualityReport": "dossier.quality",
     "sample_path": "dossier.resources",
     "samples": "dossier.resources",
 }
@@ -102,6 +105,8 @@ __getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [
+    "RATING_CRITERIA",
+    "RATING_LEVELS",
     "Actor",
     "Attachment",
     "AuditError",
@@ -143,6 +148,10 @@ __all__ = [
     "ProcedureNotFound",
     "PublicEvent",
     "PublicStatus",
+    "QualityReport",
+    "Rating",
+    "RatingCriterion",
+    "RatingLevel",
     "Refund",
     "RefundNotAllowed",
     "RefundState",

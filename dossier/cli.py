@@ -28,14 +28,20 @@
                                         (not clean → exit 1)
     dossier outbox list|retry|purge [--config F] [--sink NAME] [--status S] [--id N...]
                                         outbox messages; queue dead ones again; delete them
+    dossier serve [--config FILE] [--host H] [--port P]
+                                        the web surface (needs dossier[web]): JSON API,
+                                        gateway and signer callbacks, public pages
+    dossier report --from YYYY-MM-DD --to YYYY-MM-DD [--agency A] [--procedure P]
+                   [--format table|json|csv|html] [--out FILE] [--config F | --database URL]
+                                        the QĐ 766 quality indicators (see dossier.cli_report)
 
 Every command that touches a deployment takes ``--config FILE`` (default:
 ``$DOSSIER_CONFIG``): the database, agencies, gateways, signers, sinks and keys come from it
 (see :mod:`dossier.config`). ``--database`` overrides the database; without either it is
 ``$DOSSIER_DATABASE_URL``, else ``sqlite:///dossier.db``. Read-only commands
-(``verify-audit``, ``audit checkpoint``, ``list``) never create a database: a missing SQLite
-file is a one-line error. ``diagram`` and ``demo`` need no deployment (the demo writes its
-own).
+(``verify-audit``, ``audit checkpoint``, ``list``, ``report``) never create a database: a
+missing SQLite file is a one-line error. ``diagram`` and ``demo`` need no deployment (the
+demo writes its own).
 """
 
 from __future__ import annotations
@@ -391,6 +397,30 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from dossier.web import WebSettings, create_app
+        from dossier.web.server import serve
+    except ImportError as exc:
+        print(f"dossier: error: serve needs the web extra ({exc.name} is missing): "
+              "pip install 'dossier[web]'", file=sys.stderr)
+        return 2
+    from dossier import logs
+
+    engine = _engine(args)
+    try:
+        deployment = engine.deployment
+        settings = WebSettings.from_deployment(deployment) if deployment else WebSettings()
+        web = deployment.web if deployment else None
+        host = args.host or (web.host if web else "127.0.0.1")
+        port = args.port if args.port is not None else (web.port if web else 8000)
+        logs.configure("text")
+        serve(create_app(engine, settings=settings), host=host, port=port)
+    finally:
+        engine.close()
+    return 0
+
+
 def _reconcile(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -627,6 +657,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_outbox(sub)
     _add_forms(sub)
+
+    web = sub.add_parser("serve", help="serve the JSON API, callbacks and public pages "
+                                       "(needs dossier[web])")
+    _deployment_options(web)
+    web.add_argument("--host", metavar="HOST",
+                     help="address to listen on (default: [web] host, 127.0.0.1)")
+    web.add_argument("--port", type=int, metavar="PORT",
+                     help="port to listen on (default: [web] port, 8000; 0: any free one)")
+    web.set_defaults(run=_serve)
+
+    from dossier.cli_report import add_report
+
+    add_report(sub, _deployment_options, lambda args: _engine(args, create=False))
     return parser
 
 

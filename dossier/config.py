@@ -27,6 +27,13 @@
     [notifiers.mail]  kind = "smtp" …    [worker] …   [outbox] …   [receipts] …
     [checkpoints]     signer = "leader"   trust_files = ["ca.pem"]
 
+    [web]                                         # `dossier serve` (see dossier.web)
+    port = 8000
+    csrf_secret = { env = "DOSSIER_CSRF_SECRET" }
+    [[web.tokens]]                                # Authorization: Bearer <token> → actor
+    token = { env = "CLERK_TOKEN" }
+    actor = { id = "nv01", role = "clerk", agency = "000.00.12.H12" }
+
 Rules, all checked before anything is built, every problem reported as ``FILE: path:
 message`` (:class:`~dossier.errors.ConfigError`):
 
@@ -41,6 +48,8 @@ message`` (:class:`~dossier.errors.ConfigError`):
 - Keys ending in ``_file`` and the ``procedures`` globs are relative to this file's folder.
 - A gateway's agencies are its ``agencies`` together with the agencies that list it under
   ``terminals``; both must name agencies of the directory when there is one.
+- ``[web]``: each token maps to one actor (a staff actor names its agency, which must be in
+  the directory when there is one); tokens are at least 32 characters and all different.
 
 Building the objects (:func:`load_deployment`) calls the factories, which may read key files;
 it opens no database and calls no outside service.
@@ -62,6 +71,7 @@ from typing import Any, Literal
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dossier.actors import Actor
 from dossier.agencies import Agency, AgencyDirectory
 from dossier.calendar import WorkingCalendar
 from dossier.errors import ConfigError, DossierError
@@ -155,6 +165,48 @@ class CheckpointConfig(_Strict):
     trust_files: list[str] = []
 
 
+class ActorConfig(_Strict):
+    id: str
+    role: str
+    agency: str | None = None
+
+
+class WebTokenConfig(_Strict):
+    token: str = Field(repr=False)
+    actor: ActorConfig
+
+
+class LookupLimitConfig(_Strict):
+    """Tries of the public lookup (``/tra-cuu``) allowed per ``window`` seconds: from one
+    client address, and for one dossier code from all addresses together."""
+
+    per_client: int = Field(default=20, ge=1, le=10_000)
+    per_code: int = Field(default=10, ge=1, le=10_000)
+    window: float = Field(default=600.0, gt=0, le=86_400)
+
+
+class WebConfig(_Strict):
+    """``dossier serve``: where it listens, who its API tokens are, what it accepts.
+
+    Body limits are bytes: JSON API bodies, HTML form posts, attachment uploads, and the
+    payment gateways' callbacks (the engine refuses larger ones itself too).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    csrf_secret: str | None = Field(default=None, repr=False)
+    tokens: list[WebTokenConfig] = []
+    lookup: LookupLimitConfig = LookupLimitConfig()
+    max_json_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_form_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    max_callback_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+
+
+#: the shortest API token accepted: a token is a password nobody types
+MIN_TOKEN_LENGTH = 32
+
+
 class _Adapter(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     kind: str
@@ -174,6 +226,7 @@ class _File(_Strict):
     outbox: OutboxConfig = OutboxConfig()
     receipts: ReceiptConfig = ReceiptConfig()
     checkpoints: CheckpointConfig = CheckpointConfig()
+    web: WebConfig = WebConfig()
 
 
 # --- what a file builds ------------------------------------------------------------------------
@@ -200,6 +253,9 @@ class Deployment:
     checkpoint_signer: SignsStatements | None = None
     checkpoint_trust: tuple[x509.Certificate, ...] = ()
     kinds: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # section → name → kind
+    web: WebConfig = field(default_factory=WebConfig)
+    #: ``[[web.tokens]]``: bearer token → the actor it authenticates
+    web_tokens: Mapping[str, Actor] = field(default_factory=dict, repr=False)
 
 
 def config_path(path: str | os.PathLike[str] | None) -> Path | None:
@@ -322,6 +378,7 @@ class _Builder:
         calendars = self._calendars()
         checkpoint_signer = self._checkpoint_signer(signers)
         trust = self._trust()
+        web_tokens = self._web_tokens(directory)
         if self.errors:
             raise ConfigError(self.source, self.errors)
         return Deployment(
@@ -333,7 +390,35 @@ class _Builder:
             receipts=file.receipts, checkpoint_signer=checkpoint_signer,
             checkpoint_trust=trust,
             kinds={section: {name: table.kind for name, table in getattr(file, section).items()}
-                   for section in GROUPS})
+                   for section in GROUPS},
+            web=file.web, web_tokens=web_tokens)
+
+    def _web_tokens(self, directory: AgencyDirectory) -> dict[str, Actor]:
+        tokens: dict[str, Actor] = {}
+        for i, entry in enumerate(self.file.web.tokens):
+            at = f"web.tokens[{i}]"
+            if len(entry.token) < MIN_TOKEN_LENGTH:
+                self.errors.append((f"{at}.token", f"a token must be at least "
+                                    f"{MIN_TOKEN_LENGTH} characters (e.g. `openssl rand -hex "
+                                    "32`)"))
+                continue
+            if entry.token in tokens:
+                self.errors.append((f"{at}.token", "the same token is given twice; each "
+                                    "actor needs its own"))
+                continue
+            a = entry.actor
+            try:
+                actor = Actor(id=a.id, role=a.role, agency=a.agency)
+            except DossierError as exc:
+                self.errors.append((f"{at}.actor", str(exc)))
+                continue
+            if actor.agency is not None and len(directory) and directory.get(actor.agency) \
+                    is None:
+                self.errors.append((f"{at}.actor.agency", f"not in [[agencies]]: "
+                                    f"{actor.agency}"))
+                continue
+            tokens[entry.token] = actor
+        return tokens
 
     def _checkpoint_signer(self, signers: Mapping[str, Signer]) -> SignsStatements | None:
         name = self.file.checkpoints.signer

@@ -10,7 +10,8 @@ The commune's forms and receipts carry its seal (its default signer, a local key
 demo's throw-away PKI). Each run starts from an empty database. Time is a
 :class:`~dossier.testing.FrozenClock` that the demo moves forward
 (day by day for the deadlines section, with the timer worker sweeping each morning), so runs
-are repeatable.
+are repeatable. At the end, a few citizens rate their dossiers and the QĐ 766 quality
+report is printed and written as ``report.html``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from dossier.actors import Actor
+from dossier.applicant_keys import ENV_VAR as APPLICANT_KEY_VAR
 from dossier.audit import ENV_VAR
 from dossier.clock import LOCAL_TZ
 from dossier.documents.pdf import new_document
@@ -40,6 +42,7 @@ from dossier.payments.fake import demo_momo_config, demo_vnpay_config
 from dossier.payments.service import instructions
 from dossier.procedure import Procedure, load_procedure
 from dossier.records import Dossier, Event, Payment, SignatureRequest
+from dossier.reports import render_html, render_table
 from dossier.resources import samples
 from dossier.signing import CscRemoteSigner, LocalSigner, PhoneConfirmSigner, Signer
 from dossier.signing.fakes import FakeCscService, FakePhoneService
@@ -284,9 +287,24 @@ def _write_config(out_dir: Path, receivers: Receivers,
         # secrets, never in the database or the code
         ENV_VAR: os.environ.get(ENV_VAR) or secrets.token_hex(32),
         "DEMO_WEBHOOK_SECRET": generate_secret(),
+        # ID numbers are indexed by their keyed digest: `dossier serve`'s lookup needs it
+        APPLICANT_KEY_VAR: os.environ.get(APPLICANT_KEY_VAR) or secrets.token_hex(32),
+        # bearer tokens of the web API ([[web.tokens]]) and the forms' CSRF secret
+        "DEMO_CLERK_TOKEN": secrets.token_hex(32),
+        "DEMO_LEADER_TOKEN": secrets.token_hex(32),
+        "DEMO_CSRF_SECRET": secrets.token_hex(32),
     }
     (out_dir / "audit-key.txt").write_text(environ[ENV_VAR] + "\n", encoding="utf-8")
+    # the same throw-away secrets for `dossier serve` on the demo's output (see SERVE_HINT)
+    (out_dir / "demo.env").write_text(
+        "# Written by `dossier demo`: the throw-away secrets its dossier.toml names.\n"
+        + "".join(f"{name}={value}\n" for name, value in sorted(environ.items())),
+        encoding="utf-8")
     return path, environ
+
+
+#: how to serve the demo's dossiers (printed at the end of the demo)
+SERVE_HINT = "set -a; . {out}/demo.env; set +a; dossier serve --config {out}/dossier.toml"
 
 
 DEMO_CONFIG = """\
@@ -295,6 +313,7 @@ DEMO_CONFIG = """\
 # in-process fakes, so the demo passes them to Engine.from_config in Python.
 database = "sqlite:///dossier.db"
 audit_key = {{ env = "DOSSIER_AUDIT_KEY" }}
+applicant_key = {{ env = "DOSSIER_APPLICANT_KEY" }}
 procedures = []
 
 [[agencies]]
@@ -346,6 +365,18 @@ notifier = "mail"
 
 [worker]
 outbox_interval = 5
+
+[web]                               # `dossier serve`: the API's tokens, the forms' secret
+port = 8000
+csrf_secret = {{ env = "DEMO_CSRF_SECRET" }}
+
+[[web.tokens]]
+token = {{ env = "DEMO_CLERK_TOKEN" }}
+actor = {{ id = "clerk-xa", role = "clerk", agency = "000.00.12.H12" }}
+
+[[web.tokens]]
+token = {{ env = "DEMO_LEADER_TOKEN" }}
+actor = {{ id = "leader-tinh", role = "leader", agency = "000.00.05.H12" }}
 """
 
 
@@ -469,8 +500,34 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
          "copies; check them with pdfsig, trusting test-root.pem)")
     _checkpoint(engine, out_dir, codes, local, pki, echo)
     _outflow(engine, config, receivers, environ["DEMO_WEBHOOK_SECRET"], echo)
+    echo(f"web (tra cứu, API; needs dossier[web]): {SERVE_HINT.format(out=out_dir)}")
+    _quality(demo, finals, out_dir)
     engine.close()
     return finals
+
+
+def _quality(demo: Demo, finals: list[Dossier], out_dir: Path) -> None:
+    """Citizens rate their returned dossiers (one through the clerk, at the counter), then
+    the QĐ 766 indicators of the demo's period: the table, and report.html with its charts."""
+    engine, echo = demo.engine, demo.out
+    echo("== service quality: citizens' ratings and the QĐ 766 indicators")
+    returned = [d for d in finals if d.state is State.RETURNED]
+    for dossier in [d for d in returned if d.owner == demo.citizen.id] + [
+            next(d for d in returned if d.channel == "counter")]:
+        demo.tick()
+        late = dossier.deadlines.timeliness == "late"
+        by = demo.citizen if dossier.owner else demo.staff(Role.CLERK, dossier.agency)
+        rating = engine.rate(dossier.code, actor=by, level=1 if late else 3 - (by is not
+                                                                              demo.citizen),
+                             criteria={"timeliness": 1 if late else 3})
+        echo(f"{demo.clock.now().astimezone(LOCAL_TZ):%d/%m %H:%M}  {dossier.code:<28} "
+             f"{'rate':<19} {rating.level.label} ({by.id})")
+    report = engine.quality_report(start=date(2025, 6, 30), end=date(2025, 8, 5))
+    for line in render_table(report).splitlines():
+        echo(line)
+    path = out_dir / "report.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    echo(f"report: {path} (charts: on time by month, online by procedure, score per group)")
 
 
 def _outflow(engine: Engine, config: Path, receivers: Receivers, secret: str,

@@ -12,8 +12,8 @@ Pure functions over tables; the kernel and the services call them and nothing el
   :data:`dossier.states.SYSTEM_COMPLETABLE_STEPS`) and the side exits' roles in
   :data:`dossier.states.SIDE_EXITS`. :func:`authorise_trigger` applies them.
 - **Other actions** (attach, apology letter, payments, refunds, signatures, certified
-  copies, assignment) are in :data:`ACTIONS`: a set of roles, or "the role of step X of the
-  procedure".
+  copies, assignment, the citizen's rating) are in :data:`ACTIONS`: a set of roles, or "the
+  role of step X of the procedure".
 - **Assignment** (phân công). A dossier's current step may be assigned to one officer of
   the step's role; then only they, or a leader, do the step's work: its trigger, the
   decisions taken at it (``request_supplement``, ``refuse``) and the step's actions (take the
@@ -63,6 +63,7 @@ class Action(StrEnum):
     SIGN_RESULT = "sign the result"
     CERTIFY_COPY = "certify a copy"
     ASSIGN = "assign the dossier"
+    RATE = "rate the service"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +89,9 @@ ACTIONS: Mapping[Action, Permission] = {
     Action.CERTIFY_COPY: Permission(step=Step.CERTIFY),
     Action.ASSIGN: Permission(roles=frozenset({Role.CLERK, Role.LEADER}),
                               who="a clerk or leader of the agency does"),
+    # the applicant, or a clerk of the agency recording their answer (a paper form, a kiosk)
+    Action.RATE: Permission(roles=frozenset({Role.CITIZEN, Role.CLERK}),
+                            who="the applicant does, or a clerk on their behalf"),
 }
 
 #: Triggers that do the work of the step a dossier is at: held for its assignee.

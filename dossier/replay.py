@@ -17,7 +17,7 @@ from dossier.states import FINAL_STATES, Role, State, Trigger
 
 #: Events that record something without moving the dossier: source and target are equal.
 _IN_PLACE = frozenset({Trigger.ATTACH.value, Trigger.EXTEND.value, Trigger.SLA_WARNING.value,
-                       Trigger.OVERDUE.value, Trigger.ASSIGN.value})
+                       Trigger.OVERDUE.value, Trigger.ASSIGN.value, Trigger.RATE.value})
 
 
 def check_row(dossier: Dossier, events: Sequence[Event],

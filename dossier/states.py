@@ -78,12 +78,14 @@ class Trigger(StrEnum):
     OVERDUE = "overdue"                      # only recorded: the due date passed while open
     ASSIGN = "assign"                        # only recorded: the current step given to an
                                              # officer (phân công)
+    RATE = "rate"                            # only recorded: the applicant rated the service
+                                             # of a returned dossier (đánh giá hài lòng)
 
 
 #: Triggers recorded as events but never fired through the rule book.
 RECORDED_ONLY: frozenset[Trigger] = frozenset(
     {Trigger.SUBMIT, Trigger.ATTACH, Trigger.EXTEND, Trigger.SLA_WARNING, Trigger.OVERDUE,
-     Trigger.ASSIGN})
+     Trigger.ASSIGN, Trigger.RATE})
 
 FINAL_STATES: frozenset[State] = frozenset(
     {State.RETURNED, State.REFUSED, State.WITHDRAWN, State.STOPPED}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,8 +157,13 @@ def test_demo_runs_from_its_own_config_and_delivers_its_events(demo: DemoRun) ->
     assert f"config: {config}" in printed
     deployment = load_deployment(config, environ={"DOSSIER_AUDIT_KEY": "k" * 32,
                                                   "DEMO_WEBHOOK_SECRET": "whsec_" + "A" * 32,
-                                                  "DEMO_SEAL_PASSPHRASE": "mat-khau-thu"})
+                                                  "DEMO_SEAL_PASSPHRASE": "mat-khau-thu",
+                                                  "DOSSIER_APPLICANT_KEY": "a" * 32,
+                                                  "DEMO_CLERK_TOKEN": "c" * 64,
+                                                  "DEMO_LEADER_TOKEN": "l" * 64,
+                                                  "DEMO_CSRF_SECRET": "s" * 64})
     assert set(deployment.sinks) == {"partner", "citizens"}
+    assert {a.id for a in deployment.web_tokens.values()} == {"clerk-xa", "leader-tinh"}
     sent = re.search(r"webhook \(sink partner, on 127.0.0.1\): (\d+) messages, (\d+) with a "
                      r"valid Standard Webhooks signature; .*submit 14", printed)
     assert sent is not None
@@ -174,3 +180,78 @@ def test_demo_shows_work_queues_with_an_assignment(demo: DemoRun) -> None:
     officer = printed.index("work queue of specialist-tinh (specialist): 1", clerk)
     assert "awaiting_reception   chưa tiếp nhận" in printed[clerk:officer]
     assert "* 000.00.05.H12-" in printed[officer:officer + 200]
+
+
+def test_demo_ends_with_ratings_the_quality_table_and_report_html(demo: DemoRun) -> None:
+    printed = demo.printed
+    quality = printed[printed.index("== service quality"):]
+    assert "rate                Rất hài lòng (cd-0001)" in quality
+    assert "rate                Không hài lòng (cd-0001)" in quality   # the late one
+    assert "rate                Hài lòng (clerk-xa)" in quality        # at the counter
+    assert "Chỉ số chất lượng phục vụ (QĐ 766/QĐ-TTg) — mọi cơ quan, 30/06/2025–05/08/2025" \
+        in quality
+    assert re.search(r"Tỷ lệ xử lý trước hạn, đúng hạn\s+8\s+10\s+80,0%", quality)
+    assert re.search(r"Tỷ lệ hài lòng trong tiếp nhận, giải quyết\s+9\s+10\s+90,0%", quality)
+    assert "Tổng điểm (ước tính)" in quality
+    page = (demo.out / "report.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 3
+    assert f"report: {demo.out / 'report.html'}" in printed
+
+
+def _demo_env(out: Path) -> dict[str, str]:
+    """What ``set -a; . demo.env`` puts in the environment."""
+    lines = (out / "demo.env").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+@pytest.mark.slow
+def test_dossier_serve_on_the_demo_s_output_looks_up_its_dossiers(demo: DemoRun) -> None:
+    import json
+    import os
+    import re
+    import sys
+    import urllib.error
+    import urllib.request
+
+    pytest.importorskip("uvicorn", reason="dossier serve needs the web extra")
+    hint = f"set -a; . {demo.out}/demo.env; set +a; dossier serve --config {demo.out}/dossier.toml"
+    assert hint in demo.printed
+    code = re.search(r"000\.00\.12\.H12-\d{6}-\d{4}", demo.printed)
+    assert code is not None
+    env = {**os.environ, **_demo_env(demo.out)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dossier", "serve", "--config", str(demo.out / "dossier.toml"),
+         "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log: list[str] = []
+    try:
+        assert server.stderr is not None
+        for line in server.stderr:
+            log.append(line)
+            started = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+            if started:
+                base = started.group(1)
+                break
+        else:
+            pytest.fail("dossier serve did not start:\n" + "".join(log))
+        with urllib.request.urlopen(
+                f"{base}/tra-cuu?code={code.group(0)}&id_number=001090012345",
+                timeout=10) as page:
+            text = page.read().decode()
+            assert page.status == 200
+        assert f"Hồ sơ {code.group(0)}" in text
+        assert "Đã trả kết quả" in text
+        request = urllib.request.Request(f"{base}/api/v1/dossiers?limit=2", headers={
+            "Authorization": f"Bearer {env['DEMO_CLERK_TOKEN']}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            listed = json.loads(answer.read())
+        assert listed["items"][0]["agency"] == "000.00.12.H12"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/api/v1/dossiers", timeout=10)
+        assert refused.value.code == 401
+        refused.value.close()
+    finally:
+        server.terminate()
+        out, rest = server.communicate(timeout=20)
+    access = "".join(log) + rest + out
+    assert "GET /tra-cuu HTTP/1.1" in access       # the access log has the path…
+    assert "001090012345" not in access            # …never the query string's ID number

@@ -14,7 +14,8 @@ from pathlib import Path
 
 SNAPSHOT = Path(__file__).parent / "data" / "public-api.txt"
 MODULES = ("dossier", "dossier.payments", "dossier.signing", "dossier.sinks", "dossier.testing",
-           "dossier.engine", "dossier.payments.service", "dossier.signing.service")
+           "dossier.engine", "dossier.payments.service", "dossier.signing.service",
+           "dossier.web")
 
 
 def surface() -> str:

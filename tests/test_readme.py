@@ -44,6 +44,13 @@ def test_outbox_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> N
     assert lines[2] == "2 delivered, 0 failed, 0 dead, 0 pruned"
 
 
+def test_quality_example_runs_as_written() -> None:
+    namespace: dict[str, object] = {}
+    exec(compile(_block("quality"), "README.md quality", "exec"), namespace)
+    assert "<svg" in str(namespace["page"])
+    assert "Tỷ lệ hài lòng" in str(namespace["table"])
+
+
 def test_deployment_file_checks_as_written(tmp_path: Path) -> None:
     from dossier.config import load_deployment
     from dossier.signing.testpki import TEST_PASSPHRASE, shared_test_pki

@@ -45,6 +45,7 @@ TRIGGER_LABELS = {
     "stop": "Dừng giải quyết",
     "extend": "Xin lỗi, hẹn lại ngày trả kết quả",
     "assign": "Phân công xử lý",
+    "rate": "Đánh giá mức độ hài lòng",
 }
 STATE_LABELS = {
     "returned": "Đã trả kết quả",

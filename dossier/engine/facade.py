@@ -29,6 +29,7 @@ from dossier.engine.kernel import Kernel
 from dossier.engine.outbox import OutboxSettings
 from dossier.engine.outbox_api import OutboxApi, check_settings, check_sinks
 from dossier.engine.payments_api import PaymentsApi, check_batch
+from dossier.engine.quality_api import QualityApi
 from dossier.engine.queries_api import QueriesApi
 from dossier.engine.signing_api import SigningApi
 from dossier.errors import DossierError, InvalidInput
@@ -66,7 +67,7 @@ CHANNELS = lifecycle.CHANNELS
 log = logging.getLogger("dossier")
 
 
-class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi, FormsApi):
+class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi, FormsApi, QualityApi):
     """Runs dossiers through their procedures' lifecycles on one database.
 
     ``Engine()`` opens (or creates) ``sqlite:///dossier.db`` in the working directory;

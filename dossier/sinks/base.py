@@ -98,6 +98,17 @@ class Sink(Protocol):
         ...
 
 
+#: The ``kind`` a sink that syncs dossiers' status to the national public-service portal
+#: declares (a class attribute ``kind = PORTAL_SYNC``): the quality report counts dossiers
+#: synced to the portal from those sinks' outbox rows.
+PORTAL_SYNC = "portal"
+
+
+def is_portal_sync(sink: object) -> bool:
+    """Whether ``sink`` syncs the national portal (declares ``kind = PORTAL_SYNC``)."""
+    return getattr(sink, "kind", None) == PORTAL_SYNC
+
+
 def subscribed(types: frozenset[str] | None, message_type: str) -> bool:
     """The usual :meth:`Sink.wants`: every type when ``types`` is None, else those listed
     (``"dossier.receive"`` or the bare trigger ``"receive"``)."""

@@ -33,7 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 from dossier.clock import LOCAL_TZ
 from dossier.errors import InvalidInput
 from dossier.records import Dossier
-from dossier.sinks.base import DeliveryFailed, Message, subscribed
+from dossier.sinks.base import PORTAL_SYNC, DeliveryFailed, Message, subscribed
 from dossier.sinks.http import check_url, endpoint, post
 from dossier.sinks.settings import check_keys, names_setting, number_setting, text_setting
 from dossier.states import State
@@ -210,6 +210,9 @@ class PortalSyncSink:
     types further; events that change no status or date (:data:`UNSYNCED_TRIGGERS`) are
     never wanted.
     """
+
+    #: what the quality report knows a portal sink by (dossier.sinks.base.is_portal_sync)
+    kind = PORTAL_SYNC
 
     def __init__(self, client: PortalClient, *, agency_codes: frozenset[str] | None = None,
                  types: frozenset[str] | None = None, name: str = "portal") -> None:

@@ -79,6 +79,7 @@ class DossierRow(SQLModel, table=True):
                       Index("ix_dossiers_agency_due", "agency", "due_at", "id"),
                       Index("ix_dossiers_agency_submitted", "agency", "submitted_at", "id"),
                       Index("ix_dossiers_agency_updated", "agency", "updated_at", "id"),
+                      Index("ix_dossiers_agency_closed", "agency", "closed_at", "id"),
                       Index("ix_dossiers_assignee", "assignee", "step_due_at", "id"),
                       Index("ix_dossiers_owner", "owner", "submitted_at", "id"),
                       Index("ix_dossiers_applicant_key_digest", "applicant_key_digest"))
@@ -184,7 +185,8 @@ class AttachmentRow(SQLModel, table=True):
     """A file attached to a dossier component; the content is in ``blobs``."""
 
     __tablename__ = "attachments"
-    __table_args__ = (Index("ix_attachments_dossier", "dossier_id", "component"),)
+    __table_args__ = (Index("ix_attachments_dossier", "dossier_id", "component"),
+                      Index("ix_attachments_sha256", "sha256"))
 
     id: int | None = Field(default=None, primary_key=True)
     dossier_id: int = Field(sa_column=Column(Integer, ForeignKey("dossiers.id"),
@@ -420,3 +422,23 @@ class DigitisationRecordRow(SQLModel, table=True):
     returned_electronically: bool | None = Field(default=None, sa_column=Column(Boolean))
     actor: str = Field(sa_column=Column(String(128), nullable=False))
     at: datetime = Field(sa_column=_instant())
+
+
+class RatingRow(SQLModel, table=True):
+    """A citizen's rating of a returned dossier (one per dossier): the level, the criteria
+    answered (JSON: criterion key → level key), the comment (free text, personal: kept here,
+    never in the event, which records its SHA-256), who recorded it and when."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("dossier_id", name="uq_ratings_dossier"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(sa_column=Column(Integer, ForeignKey("dossiers.id"),
+                                             nullable=False))
+    level: str = Field(sa_column=Column(String(16), nullable=False))
+    criteria: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    actor: str = Field(sa_column=Column(String(128), nullable=False))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    on_behalf_of: str | None = Field(default=None, sa_column=Column(String(128)))
+    rated_at: datetime = Field(sa_column=_instant())
