@@ -44,7 +44,9 @@ log = logging.getLogger(__name__)
 CHANNEL_CODES: Mapping[str, int] = {"counter": 1, "online": 2, "post": 3}
 
 #: Events that change neither the status nor a date the portal keeps: not synced.
-UNSYNCED_TRIGGERS = frozenset({"attach", "sla_warning", "overdue"})
+# events that change no status or date the portal keeps: a file attached, the timers'
+# notices, an officer assigned, a citizen's rating (the portal has its own rating channel)
+UNSYNCED_TRIGGERS = frozenset({"attach", "sla_warning", "overdue", "assign", "rate"})
 
 
 @dataclass(frozen=True, kw_only=True)
