@@ -43,9 +43,8 @@ log = logging.getLogger(__name__)
 #: KenhThucHien: 1 trực tiếp, 2 trực tuyến, 3 qua bưu chính công ích.
 CHANNEL_CODES: Mapping[str, int] = {"counter": 1, "online": 2, "post": 3}
 
-#: Events that change neither the status nor a date the portal keeps: not synced.
-# events that change no status or date the portal keeps: a file attached, the timers'
-# notices, an officer assigned, a citizen's rating (the portal has its own rating channel)
+#: Events that change neither the status nor a date the portal keeps, not synced: a file
+#: attached, the timers' notices, an officer assigned, a citizen's rating.
 UNSYNCED_TRIGGERS = frozenset({"attach", "sla_warning", "overdue", "assign", "rate"})
 
 
