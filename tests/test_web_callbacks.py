@@ -160,7 +160,7 @@ def test_a_signer_callback_makes_the_engine_ask_the_service_and_fire_sign(
         engine = Engine.in_memory(clock=clock, signers={"phone": signer})
         try:
             engine.register(load_procedure(sample_path("ly-lich-tu-phap")))
-            code = engine.submit("2.000488", applicant={"name": "Vũ Thị G"},
+            code = engine.submit("3.000333", applicant={"name": "Vũ Thị G"},
                                  channel="counter", actor=clerk,
                                  fee_basis={"copies": 1}).code
             engine.fire(code, "receive", actor=clerk)
