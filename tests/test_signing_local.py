@@ -83,6 +83,28 @@ def test_the_stamp_shows_signer_agency_and_local_time_in_vietnamese(tmp_path: Pa
     assert verify(signed, [pki().root.cert])[0].signing_time is not None
 
 
+def test_a_vietnamese_stamp_embeds_the_font_subset_made_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+    def no_subsetting(self: object) -> None:
+        raise AssertionError("the font was subset for this document")
+
+    monkeypatch.setattr(GlyphAccumulator, "_extract_subset", no_subsetting)
+    signed = local().sign(result_pdf(), request(signer_name="Đặng Thị Ửng — “Quý”",
+                                                agency="Ủy ban nhân dân phường Ô Chợ Dừa"))
+    text = pdftotext(signed, tmp_path)
+    assert "Ký bởi: Đặng Thị Ửng — “Quý”" in text
+    assert "Cơ quan: Ủy ban nhân dân phường Ô Chợ Dừa" in text
+    assert verify(signed, [pki().root.cert])[0].ok
+
+
+def test_a_stamp_with_letters_beyond_vietnamese_still_shows_them(tmp_path: Path) -> None:
+    signed = local().sign(result_pdf(), request(signer_name="Nguyễn Văn Ký (Ωmega)"))
+    assert "Ký bởi: Nguyễn Văn Ký (Ωmega)" in pdftotext(signed, tmp_path)
+    assert verify(signed, [pki().root.cert])[0].ok
+
+
 def test_the_stamp_carries_a_qr_code_for_the_lookup_url() -> None:
     signed = local().sign(result_pdf(), request())
     assert b"/QR" in signed
