@@ -2,7 +2,7 @@
 
 Run from the project root. It starts a throwaway PostgreSQL cluster (``pg_virtualenv -t``)
 and runs everything inside it, unless ``PGHOST`` is set; ``--no-pg`` leaves PostgreSQL out.
-About five minutes on a 2-core machine. The soak test (``bench/soak.py``) is not part of it.
+About two to four minutes on a 2-core machine. The soak test (``bench/soak.py``) is not part of it.
 """
 
 from __future__ import annotations
