@@ -37,6 +37,12 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 ROOT = _HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import pairs  # noqa: E402
+
+TARGET = 1.5
 SAMPLE = Path("samples") / "ly-lich-tu-phap.toml"
 
 # Not needed to validate a procedure file, nor to import the library.
@@ -83,10 +89,7 @@ def _wall(args: list[str], env: dict[str, str]) -> tuple[float, int, list[str]]:
     return time.perf_counter() - began, 0, []
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    args = parser.parse_args()
+def run(rounds: int) -> list[pairs.Figure]:
     env = _env()
     sides: dict[str, Callable[[], tuple[float, int, list[str]]]] = {
         "dossier": lambda: _import("dossier", env),
@@ -94,25 +97,27 @@ def main() -> None:
         "validate": lambda: _wall(["-m", "dossier", "validate", str(SAMPLE)], env),
         "python": lambda: _wall(["-c", "pass"], env),
     }
-    for run in sides.values():  # warm-up: .pyc files, the page cache
-        run()
-    times: dict[str, list[float]] = {name: [] for name in sides}
+    for run_side in sides.values():  # warm-up: .pyc files, the page cache
+        run_side()
     counts: dict[str, int] = {}
     heavy: list[str] = []
-    order = list(sides)
-    for _ in range(args.rounds):
-        for name in order:
+
+    def timed(name: str) -> Callable[[], float]:
+        def run_side() -> float:
+            nonlocal heavy
             seconds, count, found = sides[name]()
-            times[name].append(seconds)
             counts[name] = count
             if name == "dossier":
                 heavy = found
-        order.reverse()
+            return seconds
+        return run_side
+
+    times = pairs.rounds([(name, timed(name)) for name in sides], rounds)
 
     def line(label: str, name: str, note: str) -> None:
         print(f"{label:<42}{statistics.median(times[name]) * 1000:8.1f} ms   {note}")
 
-    print(f"Python {platform.python_version()} ({sys.executable}); {args.rounds} rounds, "
+    print(f"Python {platform.python_version()} ({sys.executable}); {rounds} rounds, "
           "sides interleaved, medians")
     line("import dossier", "dossier", f"{counts['dossier']} modules")
     line("import sqlalchemy, transitions (baseline)", "baseline", f"{counts['baseline']} modules")
@@ -120,10 +125,20 @@ def main() -> None:
     line("python -c pass", "python", "wall: the start-up alone")
     print("import dossier loads "
           + (", ".join(heavy) if heavy else f"none of {', '.join(HEAVY)}"))
-    ratios = [d / b for d, b in zip(times["dossier"], times["baseline"], strict=True)]
-    print(f"ratio import dossier / baseline: {statistics.median(ratios):.2f} "
-          "(median of paired ratios; target <= 1.5)")
+    ratio = pairs.ratios(times["dossier"], times["baseline"])
+    print(pairs.line("import dossier / baseline", ratio, target=TARGET, at_most=True))
+    return [pairs.Figure("imports", "import dossier / sqlalchemy+transitions", ratio, TARGET,
+                         at_most=True)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="--rounds 5")
+    args = parser.parse_args(argv)
+    run(5 if args.quick else args.rounds)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,21 +1,20 @@
 """How fast does the outbox deliver, and what does it cost every transition?
 
-Run ``python bench/outbox.py [--n 3000] [--dossiers 500] [--rounds 7]``. Everything runs on
-SQLite files in a temp directory, with an in-process sink that does nothing (so what is
-measured is the engine's side: claim, load, acknowledge).
+Run ``python bench/outbox.py [--per-round 100] [--rounds 7]`` (``--quick`` for fewer).
+Everything runs on SQLite files in a temp directory, with an in-process sink that does nothing
+(so what is measured is the engine's side: claim, load, acknowledge), on
+``bench/transitions.py``'s lifecycle (receive, pay, approve, sign, return: five events and
+five messages per dossier, plus the receipt's second transaction).
 
-* **delivery** — ``--n`` events are written (not timed) to an engine with one sink, then
+* **delivery** — the events of ``--per-round`` lifecycles are written (not timed), then
   ``engine.dispatch_outbox()`` is timed until it has delivered them all: messages per second
-  through claim (one transaction per ``batch``), the sink call and the acknowledgement (one
-  transaction per message). **end to end** adds the writing: ``--n`` transitions with their
-  outbox rows, then their delivery, over the total time.
-* **cost** — the lifecycle of ``bench/transitions.py`` (``request_supplement`` /
-  ``supplement`` round-robin over ``--dossiers`` dossiers, one ``engine.fire`` per
-  transition) on two engines, one without sinks and one with one sink, timed in interleaved
-  A/B rounds (the order alternating) of ``--n`` transitions. The one-sink engine's outbox is
-  dispatched between rounds (not timed), as a worker would. It prints the median of the
-  per-round ratios with/without and their spread (min–max): the share of ``fire``'s speed
-  kept with an outbox.
+  through claim (one transaction per 100), the sink call and the acknowledgement (one
+  transaction per message).
+* **cost** — the lifecycles on two engines, one without sinks and one with one sink, in
+  interleaved rounds (the order turning around every round); the one-sink engine's outbox is
+  dispatched between rounds, untimed, as a worker would. It prints the median of the
+  per-round ratios of speed with/without and their spread: the share of ``fire``'s speed kept
+  with an outbox.
 
 Speed is never asserted by the test suite: this script reports.
 """
@@ -23,37 +22,22 @@ Speed is never asserted by the test suite: this script reports.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import platform
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-# Run as a script, this folder comes first on sys.path: take it off (see transitions.py).
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+if str(_HERE.parent) not in sys.path:
+    sys.path.insert(0, str(_HERE.parent))
 
+from bench import pairs, transitions  # noqa: E402
 from dossier import Dossier  # noqa: E402
 from dossier.sinks import Message  # noqa: E402
-
-
-def _transitions_bench() -> Any:
-    """``bench/transitions.py``, loaded under another name (its own would shadow the
-    ``transitions`` package)."""
-    spec = importlib.util.spec_from_file_location("bench_transitions",
-                                                  _HERE / "transitions.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _transitions_bench()
 
 
 class NoOpSink:
@@ -68,72 +52,78 @@ class NoOpSink:
         self.delivered += 1
 
 
-def delivery(tmp: Path, n: int, dossiers: int, rounds: int) -> tuple[float, float]:
-    """Best rates (messages/s) of dispatch alone and of write + dispatch."""
-    best_dispatch = best_total = 0.0
+def delivery(tmp: Path, per_round: int, rounds: int, signed: bytes) -> list[float]:
+    """Messages per second of dispatch alone, one figure per round."""
+    sink = NoOpSink()
+    engine, codes = transitions._setup(tmp / "delivery.db", per_round * rounds,
+                                       sinks={"noop": sink})
+    engine.dispatch_outbox()  # the submit events: not part of any round
+    lifecycle = transitions.EngineLifecycle(engine, signed)
+    rates = []
     for round_ in range(rounds):
-        sink = NoOpSink()
-        engine, codes = bench._setup(tmp / f"delivery-{round_}.db", dossiers,
-                                     sinks={"noop": sink})
-        engine.dispatch_outbox()  # the submit events: not part of the round
+        lifecycle.run(codes[round_ * per_round:(round_ + 1) * per_round], time.perf_counter)
         before = sink.delivered
-        fire = bench.engine_runner(engine, codes)
-        started = time.perf_counter()
-        fire(n)
-        written = time.perf_counter()
+        began = time.perf_counter()
         report = engine.dispatch_outbox()
-        ended = time.perf_counter()
-        assert report.delivered == n == sink.delivered - before, report
-        engine.close()
-        best_dispatch = max(best_dispatch, n / (ended - written))
-        best_total = max(best_total, n / (ended - started))
-    return best_dispatch, best_total
+        elapsed = time.perf_counter() - began
+        assert report.delivered == sink.delivered - before > 0, report
+        rates.append(report.delivered / elapsed)
+    engine.close()
+    return rates
 
 
-def cost(tmp: Path, n: int, dossiers: int, rounds: int, warmup: int) -> list[float]:
-    """Per-round ratios: transitions/s with one sink over transitions/s without."""
-    plain, plain_codes = bench._setup(tmp / "plain.db", dossiers)
-    sinked, sinked_codes = bench._setup(tmp / "sinked.db", dossiers, sinks={"noop": NoOpSink()})
-    runs = {"plain": bench.engine_runner(plain, plain_codes),
-            "sinked": bench.engine_runner(sinked, sinked_codes)}
-    for run in runs.values():
-        run(warmup)
-    sinked.dispatch_outbox()
-    ratios = []
-    for round_ in range(rounds):
-        rates = {}
-        for name in (("plain", "sinked") if round_ % 2 == 0 else ("sinked", "plain")):
-            started = time.perf_counter()
-            runs[name](n)
-            rates[name] = n / (time.perf_counter() - started)
-        sinked.dispatch_outbox()
-        ratios.append(rates["sinked"] / rates["plain"])
-        print(f"  round {round_ + 1}: without {rates['plain']:8,.0f}/s, with one sink "
-              f"{rates['sinked']:8,.0f}/s, ratio {ratios[-1]:.2f}")
+def cost(tmp: Path, per_round: int, rounds: int, signed: bytes) -> pairs.Ratios:
+    """Per-round ratios: lifecycle speed with one sink over speed without."""
+    count = per_round * (rounds + 1)
+    plain, plain_codes = transitions._setup(tmp / "plain.db", count)
+    sinked, sinked_codes = transitions._setup(tmp / "sinked.db", count,
+                                              sinks={"noop": NoOpSink()})
+    lifecycles = {"plain": (transitions.EngineLifecycle(plain, signed), iter(plain_codes)),
+                  "sinked": (transitions.EngineLifecycle(sinked, signed), iter(sinked_codes))}
+
+    def side(name: str) -> Callable[[], float]:
+        lifecycle, codes = lifecycles[name]
+
+        def run() -> float:
+            batch = [next(codes) for _ in range(per_round)]
+            seconds = sum(lifecycle.run(batch, time.perf_counter).values())
+            if name == "sinked":
+                sinked.dispatch_outbox()  # a worker's job, not the fire's
+            return seconds
+        return run
+
+    side("plain")()
+    side("sinked")()  # warm-up rounds
+    runs = pairs.rounds([("plain", side("plain")), ("sinked", side("sinked"))], rounds)
     plain.close()
     sinked.close()
-    return ratios
+    return pairs.ratios(runs["plain"], runs["sinked"])
+
+
+def run(per_round: int, rounds: int) -> pairs.Figure:
+    print(f"Python {platform.python_version()} ({sys.implementation.name}), "
+          f"SQLite {sqlite3.sqlite_version}, {platform.machine()}; {rounds} rounds of "
+          f"{per_round} lifecycles")
+    signed = transitions.signed_result()
+    with tempfile.TemporaryDirectory(prefix="dossier-bench-") as tmp:
+        rates = delivery(Path(tmp), per_round, max(3, rounds // 2), signed)
+        print(f"delivery: {pairs.median(rates):,.0f} messages/s dispatched "
+              f"({1e6 / pairs.median(rates):.0f} µs each; median of {len(rates)} rounds, "
+              f"{min(rates):,.0f}–{max(rates):,.0f})")
+        ratio = cost(Path(tmp), per_round, rounds, signed)
+    print(f"lifecycle speed with one sink / without: {ratio} (for information)")
+    return pairs.Figure("outbox", "lifecycle with a sink / without", ratio, None)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--n", type=int, default=3000, help="transitions/messages per round")
-    parser.add_argument("--dossiers", type=int, default=500, help="dossiers to cycle over")
+    parser.add_argument("--per-round", type=int, default=100, help="lifecycles per round")
     parser.add_argument("--rounds", type=int, default=7, help="rounds (A/B pairs for cost)")
-    parser.add_argument("--warmup", type=int, default=500, help="untimed transitions first")
+    parser.add_argument("--quick", action="store_true", help="--per-round 40 --rounds 5")
     args = parser.parse_args(argv)
-    print(f"Python {platform.python_version()} ({sys.implementation.name}), "
-          f"SQLite {sqlite3.sqlite_version}, {platform.machine()}")
-    with tempfile.TemporaryDirectory(prefix="dossier-bench-") as tmp:
-        dispatch_rate, total_rate = delivery(Path(tmp), args.n, args.dossiers,
-                                             max(1, args.rounds // 2))
-        print(f"delivery    : {dispatch_rate:9,.0f} messages/s dispatched "
-              f"({1e6 / dispatch_rate:6.1f} µs each; best of {max(1, args.rounds // 2)})")
-        print(f"end to end  : {total_rate:9,.0f} events/s written and delivered")
-        print(f"cost on transitions.py's lifecycle, {args.n} transitions per side and round:")
-        ratios = cost(Path(tmp), args.n, args.dossiers, args.rounds, args.warmup)
-    print(f"ratio with one sink / without: {statistics.median(ratios):.2f} "
-          f"(median of {len(ratios)} paired rounds; spread {min(ratios):.2f}–{max(ratios):.2f})")
+    if args.quick:
+        args.per_round, args.rounds = 40, 5
+    run(args.per_round, args.rounds)
     return 0
 
 

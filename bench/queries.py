@@ -99,7 +99,7 @@ def _rows(count: int, agencies: int, version: str) -> Iterator[tuple[Any, ...]]:
         turn = i // (agencies * len(MIX))  # how many rows of this kind came before
         assigned = f"{PREFIX[role]}{turn % 5 + 1:02d}" if role and turn % 3 == 0 else None
         number = f"{i:012d}"
-        yield (f"{agency(i % agencies)}-B-{i:07d}", "2.000488", version, agency(i % agencies),
+        yield (f"{agency(i % agencies)}-B-{i:07d}", "3.000333", version, agency(i % agencies),
                "counter", state, "processing" if paused else None, None,
                json.dumps({"id_number": number, "name": "Nguyễn Văn An"}, ensure_ascii=False),
                "{}", 200_000, 0 if state in ("awaiting_reception", "awaiting_payment")

@@ -1,209 +1,249 @@
-"""How fast does ``Engine.fire`` go, next to the same work written by hand on ``sqlite3``?
+"""What does a dossier's whole lifecycle cost through ``Engine``, next to the same writes by hand?
 
-Run ``python bench/transitions.py [--n 5000] [--dossiers 1000] [--rounds 3]``. It prints two
-rates, in transitions per second, and their ratio (see ``bench/README.md``):
+Run ``python bench/transitions.py [--per-round 100] [--rounds 7]`` (``--quick`` for fewer).
+The procedure is the sample *Cấp Phiếu lý lịch tư pháp* (``ly-lich-tu-phap.toml``): a fee of
+200,000 VND and a digitally signed result. Each dossier, submitted beforehand (not timed),
+goes through its five steps, each one call and one transaction:
 
-* **engine** — ``engine.fire(code, trigger, actor=…)`` on a SQLite file in a temp directory:
-  one call, one transaction per transition, with everything ``fire`` does (authorisation, rule
-  book, guards, trigger data, hash chain, optimistic lock, snapshot).
-* **raw** — the least a hand-written program must do for the same transition, with the
-  standard library's ``sqlite3`` on its own file with the same tables (WAL,
-  ``synchronous=NORMAL``): ``BEGIN IMMEDIATE``, read the dossier row, a version-checked
-  ``UPDATE``, an ``INSERT`` of an event row of the same size (its SHA-256 chained to the
-  previous one), ``COMMIT``.
+=============  ===============================================================================
+receive        ``fire(code, "receive")``: the clock starts, deadlines on the agency's calendar
+pay            ``fire(code, "pay", method="cash", amount=200000)``: payment, receipt number,
+               callback record; then the receipt's document (Jinja2) in a second transaction
+approve        ``fire(code, "approve")`` by the specialist
+sign           ``sign_result(code, signer=…, document=…)`` with a signer that hands back a
+               result signed beforehand: the signature itself (≈11 ms, see
+               ``bench/signing.py``) is **not** in this figure; the engine's checks, the PDF
+               check, the blob, the document row and the ``sign`` event are
+return_result  ``fire(code, "return_result")``
+=============  ===============================================================================
 
-Both sides cycle the same moves over the same number of dossiers: ``request_supplement``
-(from ``awaiting_reception``) and ``supplement`` (back again). Setting up the dossiers is not
-timed; each side is warmed up, then timed for ``--rounds`` rounds of ``--n`` transitions, and
-the best round counts. Speed is never asserted by the test suite: this script reports.
+The baseline is :mod:`bench.raw` on Python's ``sqlite3`` (same tables, same WAL settings):
+the same writes, none of the checks. Each *round* runs ``--per-round`` lifecycles on each
+side, in an order that turns around every round, on SQLite files in a temp directory
+(``TMPDIR=/dev/shm`` for a RAM disk). It prints each step's median time per side and the
+median of the per-round ratios raw/engine (the share of raw speed the engine keeps; target
+≥ 0.20 for the whole lifecycle) with their spread. Every audit chain is verified at the end.
+Speed is never asserted by the test suite: this script reports.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import platform
 import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 # Run as a script, this file's folder comes first on sys.path, and this file's name would
-# shadow the `transitions` package the engine imports: take the folder off the path.
+# shadow the `transitions` package the engine imports: take the folder off the path, and put
+# the project root on it (for `bench.*`).
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+if str(_HERE.parent) not in sys.path:
+    sys.path.insert(0, str(_HERE.parent))
 
+from bench import pairs  # noqa: E402
+from bench.raw import STEPS, RawLifecycle  # noqa: E402
 from dossier import Actor, Engine, sample_path  # noqa: E402
-from dossier.procedure import Procedure, load_procedure  # noqa: E402
-from dossier.procedure.model import MAX_COPIES  # noqa: E402
+from dossier.procedure import load_procedure  # noqa: E402
+from dossier.signing.base import SignRequest, Ticket  # noqa: E402
 
-PROCEDURE = "chung-thuc-ban-sao-dien-tu-2025-11.toml"  # in force from 1/11/2025 on
-AGENCY = "000.00.12.H12"
-REASON = "Thiếu bản chính giấy tờ cần chứng thực"
+PROCEDURE = "ly-lich-tu-phap.toml"
+CODE = "3.000333"
+AGENCY = "000.00.05.H12"
+FEE = 200_000
 APPLICANT = {"name": "Nguyễn Văn A", "id_number": "001090012345"}
-_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how the engine stores instants on SQLite
+TARGET = 0.20
 
 
-def _setup(path: Path, dossiers: int, audit_key: str | None = None,
+class PresignedSigner:
+    """Hands back the document it is given, already signed, with a line naming the dossier
+    (so that every result is its own blob): the engine's side of ``sign`` without the
+    signature's own cost."""
+
+    provider = "presigned"
+
+    def sign(self, pdf: bytes, request: SignRequest) -> bytes | Ticket:
+        return pdf + f"%{request.dossier_code}\n".encode()
+
+    def poll(self, ticket: Ticket) -> Any:
+        raise NotImplementedError
+
+
+def signed_result() -> bytes:
+    """A one-page result signed once by a local key (the test PKI): the bytes stored."""
+    from dossier.documents.pdf import render_result
+    from dossier.signing import LocalSigner
+    from dossier.signing.testpki import TEST_PASSPHRASE, shared_test_pki
+
+    pki = shared_test_pki()
+    signer = LocalSigner.from_pkcs12(pki.pkcs12(pki.signer), TEST_PASSPHRASE)
+    pdf = render_result(dossier_code="H12.22-250908-0001", procedure_name="Cấp Phiếu lý lịch "
+                        "tư pháp", applicant_name="Nguyễn Văn A", agency="Sở Tư pháp",
+                        decided_at=datetime(2025, 9, 8, 2, 0, tzinfo=UTC))
+    signed = signer.sign(pdf, SignRequest(signer_name="Nguyễn Văn Ký", agency="Sở Tư pháp",
+                                          dossier_code="H12.22-250908-0001"))
+    assert isinstance(signed, bytes)
+    return signed
+
+
+def url_of(where: Path | str) -> str:
+    return where if isinstance(where, str) else f"sqlite:///{where}"
+
+
+def _setup(where: Path | str, dossiers: int, audit_key: str | None = None,
            **options: Any) -> tuple[Engine, list[str]]:
-    """A fresh engine database with ``dossiers`` submitted dossiers (awaiting reception);
-    ``options`` go to :class:`Engine` (``bench/outbox.py`` passes ``sinks``)."""
-    engine = Engine(f"sqlite:///{path}", audit_key=audit_key, **options)
-    # the sample allows one supplement request (hướng dẫn một lần); the bench cycles many
-    sample = load_procedure(sample_path(PROCEDURE)).model_dump()
-    engine.register(Procedure.model_validate({**sample, "version": "bench",
-                                              "max_supplement_requests": MAX_COPIES}))
+    """An engine on ``where`` (a SQLite file or a URL) with ``dossiers`` submitted dossiers
+    awaiting reception; ``options`` go to :class:`Engine` (``bench/outbox.py`` passes
+    ``sinks``)."""
+    options.setdefault("signers", {"presigned": PresignedSigner()})
+    engine = Engine(url_of(where), audit_key=audit_key, **options)
+    engine.register(load_procedure(sample_path(PROCEDURE)))
+    return engine, submit(engine, dossiers)
+
+
+def submit(engine: Engine, count: int) -> list[str]:
     clerk = Actor(id="nv01", role="clerk", agency=AGENCY)
-    codes = [engine.submit("2.000815", applicant=APPLICANT, channel="counter", actor=clerk).code
-             for _ in range(dossiers)]
-    return engine, codes
+    return [engine.submit(CODE, applicant=APPLICANT, channel="counter", actor=clerk).code
+            for _ in range(count)]
 
 
-class Cycle:
-    """Which move comes next for each dossier: ask for a supplement, then supplement."""
+class EngineLifecycle:
+    """Runs :data:`~bench.raw.STEPS` through an engine, timing each step."""
 
-    def __init__(self, codes: list[str]) -> None:
-        self.codes = codes
-        self.waiting = [False] * len(codes)  # True while awaiting_supplement
-        self.at = 0
+    def __init__(self, engine: Engine, signed_pdf: bytes) -> None:
+        clerk = Actor(id="nv01", role="clerk", agency=AGENCY)
+        specialist = Actor(id="cv01", role="specialist", agency=AGENCY)
+        leader = Actor(id="ld01", role="leader", agency=AGENCY)
+        fire = engine.fire
+        self.steps: list[tuple[str, Callable[[str], object]]] = [
+            ("receive", lambda code: fire(code, "receive", actor=clerk)),
+            ("pay", lambda code: fire(code, "pay", actor=clerk, method="cash", amount=FEE)),
+            ("approve", lambda code: fire(code, "approve", actor=specialist)),
+            ("sign", lambda code: engine.sign_result(code, actor=leader, signer="presigned",
+                                                     document=signed_pdf)),
+            ("return_result", lambda code: fire(code, "return_result", actor=clerk)),
+        ]
+        assert [name for name, _ in self.steps] == list(STEPS)
 
-    def next(self) -> tuple[int, str, bool]:
-        index = self.at % len(self.codes)
-        self.at += 1
-        asked = self.waiting[index]
-        self.waiting[index] = not asked
-        return index, self.codes[index], asked
-
-
-def engine_runner(engine: Engine, codes: list[str]) -> Callable[[int], None]:
-    clerk = Actor(id="nv01", role="clerk", agency=AGENCY)
-    cycle = Cycle(codes)
-    fire = engine.fire
-
-    def run(n: int) -> None:
-        for _ in range(n):
-            _, code, asked = cycle.next()
-            if asked:
-                fire(code, "supplement", actor=clerk)
-            else:
-                fire(code, "request_supplement", actor=clerk, reason=REASON)
-    return run
+    def run(self, codes: Sequence[str], clock: Callable[[], float]) -> dict[str, float]:
+        spent = dict.fromkeys(STEPS, 0.0)
+        for code in codes:
+            for name, step in self.steps:
+                began = clock()
+                step(code)
+                spent[name] += clock() - began
+        return spent
 
 
-def raw_runner(path: Path, codes: list[str]) -> Callable[[int], None]:
-    """The same transitions by hand: one short DB-API transaction each."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=10000")
-    cur = conn.cursor()
-    cycle = Cycle(codes)
-    select = ("SELECT id, code, procedure_code, procedure_version, agency, channel, state,"
-              " resume_state, owner, applicant, fee_due, paid_amount, version, event_count,"
-              " head_hash, submitted_at, received_at, updated_at, closed_at"
-              " FROM dossiers WHERE code = ?")
-    update = ("UPDATE dossiers SET state = ?, resume_state = ?, paid_amount = ?, version = ?,"
-              " event_count = ?, head_hash = ?, received_at = ?, updated_at = ?, closed_at = ?"
-              " WHERE id = ? AND version = ?")
-    insert = ("INSERT INTO events (dossier_id, seq, trigger, source, target, actor, role,"
-              " on_behalf_of, at, data, prev_hash, hash)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-    ask = json.dumps({"reason": REASON}, ensure_ascii=False)
-
-    def run(n: int) -> None:
-        for _ in range(n):
-            _, code, asked = cycle.next()
-            cur.execute("BEGIN IMMEDIATE")
-            row = cur.execute(select, (code,)).fetchone()
-            dossier_id, state, resume, version, count, head = (
-                row[0], row[6], row[7], row[12], row[13], row[14])
-            if asked:
-                trigger, target, new_resume, data = "supplement", resume, None, "{}"
-            else:
-                trigger, target, new_resume, data = "request_supplement", \
-                    "awaiting_supplement", state, ask
-            at = datetime.now(UTC).strftime(_TIME)
-            digest = hashlib.sha256(
-                f"{code}|{count + 1}|{trigger}|{state}|{target}|nv01|{at}|{data}|{head}"
-                .encode()).hexdigest()
-            cur.execute(update, (target, new_resume, row[11], version + 1, count + 1, digest,
-                                 row[16], at, row[18], dossier_id, version))
-            if cur.rowcount != 1:
-                cur.execute("ROLLBACK")
-                raise RuntimeError(f"{code}: lost the optimistic lock")
-            cur.execute(insert, (dossier_id, count + 1, trigger, state, target, "nv01",
-                                 "clerk", None, at, data, head, digest))
-            cur.execute("COMMIT")
-    return run
+def receipt_html(engine: Engine, code: str) -> str:
+    """The receipt document the engine issued for ``code`` (the raw side writes its size)."""
+    with engine.kernel.transaction(write=False) as tx:
+        row = tx.one("SELECT r.html FROM receipts r JOIN dossiers d ON d.id = r.dossier_id"
+                     " WHERE d.code = ?", (code,))
+    return str(row[0])
 
 
-def best_rate(run: Callable[[int], None], n: int, rounds: int, warmup: int) -> float:
-    run(warmup)
-    best = 0.0
-    for _ in range(rounds):
-        started = time.perf_counter()
-        run(n)
-        best = max(best, n / (time.perf_counter() - started))
-    return best
+def compare(engine_side: Callable[[Sequence[str]], dict[str, float]],
+            raw_side: Callable[[Sequence[str]], dict[str, float]],
+            engine_codes: list[str], raw_codes: list[str], per_round: int,
+            rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Interleaved rounds; per side and step (and ``total``), the seconds of each round."""
+    batches = {"engine": iter(engine_codes[i:i + per_round]
+                              for i in range(0, len(engine_codes), per_round)),
+               "raw": iter(raw_codes[i:i + per_round]
+                           for i in range(0, len(raw_codes), per_round))}
+    timings: dict[str, dict[str, list[float]]] = {
+        side: {step: [] for step in (*STEPS, "total")} for side in batches}
+    sides = {"engine": engine_side, "raw": raw_side}
+
+    def runner(side: str) -> Callable[[], float]:
+        def run() -> float:
+            spent = sides[side](next(batches[side]))
+            for step, seconds in spent.items():
+                timings[side][step].append(seconds)
+            total = sum(spent.values())
+            timings[side]["total"].append(total)
+            return total
+        return run
+
+    pairs.rounds([("engine", runner("engine")), ("raw", runner("raw"))], rounds)
+    return timings["engine"], timings["raw"]
+
+
+def report(engine: dict[str, list[float]], raw: dict[str, list[float]], per_round: int,
+           where: str) -> pairs.Ratios:
+    """Print the per-step table; return the whole lifecycle's ratios raw/engine."""
+    print(f"{'step':<14} {'engine µs':>10} {'raw µs':>8}   raw/engine: median of pairs (spread)")
+    for step in (*STEPS, "total"):
+        ratio = pairs.ratios(raw[step], engine[step])
+        print(f"{step:<14} {pairs.median(engine[step]) / per_round * 1e6:>10,.0f} "
+              f"{pairs.median(raw[step]) / per_round * 1e6:>8,.0f}   {ratio}")
+    total = pairs.ratios(raw["total"], engine["total"])
+    print(pairs.line(f"lifecycle raw/engine ({where})", total, target=TARGET))
+    return total
+
+
+def run(per_round: int, rounds: int, *, directory: str | None = None,
+        profile: bool = False) -> pairs.Figure:
+    print(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+          f"{platform.machine()}; {rounds} rounds of {per_round} lifecycles per side")
+    signed = signed_result()
+    count = per_round * (rounds + 1)
+    with tempfile.TemporaryDirectory(prefix="dossier-bench-", dir=directory) as tmp:
+        engine, engine_codes = _setup(Path(tmp) / "engine.db", count)
+        raw_setup, raw_codes = _setup(Path(tmp) / "raw.db", count)
+        # the raw side writes a receipt document of the size the engine makes
+        EngineLifecycle(raw_setup, signed).run(raw_codes[:1], time.perf_counter)
+        html = receipt_html(raw_setup, raw_codes[0])
+        raw_setup.close()
+        conn = sqlite3.connect(Path(tmp) / "raw.db", isolation_level=None,
+                               check_same_thread=False)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                       "busy_timeout=10000"):
+            conn.execute(f"PRAGMA {pragma}")
+        raw = RawLifecycle(conn, postgres=False, signed_pdf=signed, receipt_html=html)
+        ours = EngineLifecycle(engine, signed)
+        # a warm-up round each (not counted), then the interleaved rounds
+        ours.run(engine_codes[:per_round], time.perf_counter)
+        raw.run(raw_codes[1:per_round], time.perf_counter)
+        timings = compare(lambda c: ours.run(c, time.perf_counter),
+                          lambda c: raw.run(c, time.perf_counter),
+                          engine_codes[per_round:], raw_codes[per_round:], per_round, rounds)
+        where = "RAM disk" if tmp.startswith("/dev/shm") else f"files in {Path(tmp).parent}"
+        total = report(*timings, per_round, where)
+        if profile:
+            import cProfile
+            import pstats
+
+            extra = submit(engine, per_round)
+            profiler = cProfile.Profile()
+            profiler.runcall(ours.run, extra, time.perf_counter)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        ok = all(engine.verify_audit(code) for code in engine_codes)
+        print(f"audit chains verified: {ok}")
+        engine.close()
+        conn.close()
+    return pairs.Figure("transitions", "lifecycle raw/engine, SQLite", total, TARGET)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--n", type=int, default=5000, help="transitions per round")
-    parser.add_argument("--dossiers", type=int, default=1000, help="dossiers to cycle over")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (best counts)")
-    parser.add_argument("--warmup", type=int, default=500, help="untimed transitions first")
+    parser.add_argument("--per-round", type=int, default=100,
+                        help="lifecycles per side and round")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds")
+    parser.add_argument("--quick", action="store_true", help="--per-round 40 --rounds 5")
     parser.add_argument("--profile", action="store_true",
-                        help="also print a cProfile of one engine round")
-    parser.add_argument("--keyed", action="store_true",
-                        help="also time an engine with an audit key (HMAC-linked events)")
+                        help="also print a cProfile of one more engine round")
     args = parser.parse_args(argv)
-    print(f"Python {platform.python_version()} ({sys.implementation.name}), "
-          f"SQLite {sqlite3.sqlite_version}, {platform.machine()}")
-    print(f"{args.n} transitions per round, {args.dossiers} dossiers, best of {args.rounds} "
-          "rounds after a warm-up; one transaction per transition")
-    with tempfile.TemporaryDirectory(prefix="dossier-bench-") as tmp:
-        engine_db, raw_db = Path(tmp) / "engine.db", Path(tmp) / "raw.db"
-        engine, codes = _setup(engine_db, args.dossiers)
-        # the raw side gets the very same tables (made by the engine), then loses the engine
-        raw_setup, raw_codes = _setup(raw_db, args.dossiers)
-        raw_setup.close()
-
-        fire = engine_runner(engine, codes)
-        engine_rate = best_rate(fire, args.n, args.rounds, args.warmup)
-        raw_rate = best_rate(raw_runner(raw_db, raw_codes), args.n, args.rounds, args.warmup)
-        if args.profile:
-            import cProfile
-            import pstats
-            profiler = cProfile.Profile()
-            profiler.runcall(fire, args.n)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
-        ok = all(engine.verify_audit(code) for code in codes)
-        engine.close()
-        keyed_rate = None
-        if args.keyed:
-            import secrets
-
-            keyed, keyed_codes = _setup(Path(tmp) / "keyed.db", args.dossiers,
-                                        audit_key=secrets.token_hex(32))
-            keyed_rate = best_rate(engine_runner(keyed, keyed_codes), args.n, args.rounds,
-                                   args.warmup)
-            ok = ok and all(keyed.verify_audit(code) for code in keyed_codes)
-            keyed.close()
-
-    print(f"engine.fire : {engine_rate:9,.0f} transitions/s  ({1e6 / engine_rate:6.1f} µs each)")
-    print(f"raw sqlite3 : {raw_rate:9,.0f} transitions/s  ({1e6 / raw_rate:6.1f} µs each)")
-    if keyed_rate is not None:
-        print(f"keyed fire  : {keyed_rate:9,.0f} transitions/s  ({1e6 / keyed_rate:6.1f} µs "
-              f"each); keyed/plain {keyed_rate / engine_rate:.2f}")
-    print(f"ratio engine/raw: {engine_rate / raw_rate:.2f} (target >= 0.20); "
-          f"audit chains verified: {ok}")
+    if args.quick:
+        args.per_round, args.rounds = 40, 5
+    run(args.per_round, args.rounds, profile=args.profile)
     return 0
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import Enum
+from functools import cache
 from typing import Final, TypeVar
 
 from dossier.clock import LOCAL_TZ
@@ -51,6 +52,7 @@ _US_PER_HOUR = 3600 * _US_PER_SECOND
 HolidaySource = Callable[[int], tuple[frozenset[date], frozenset[date]]]
 
 
+@cache  # every agency's calendar asks for the same years
 def vietnam_holidays(year: int) -> tuple[frozenset[date], frozenset[date]]:
     """Vietnam's days off and make-up working days in ``year`` (``holidays`` package)."""
     import holidays  # imported on first use: building the lunar tables takes a moment
@@ -285,6 +287,15 @@ class WorkingCalendar:
     def remaining_text(self, now: datetime, due: datetime) -> str:
         """"Còn 2 ngày 3 giờ" before ``due``, "Quá 1 ngày 2 giờ" after it (working time)."""
         return describe_working_time(self.working_time_between(now, due), self.working_day_length)
+
+    def prepare(self, first_year: int, last_year: int) -> None:
+        """Build the day tables of ``first_year``–``last_year`` (and a few years around) now,
+        so that the first deadline computed later does not pay for them: the first year of
+        the national calendar imports the ``holidays`` package and its lunar tables (≈0.2 s).
+        Years outside the calendar's range are left out."""
+        first, last = max(first_year, FIRST_YEAR), min(last_year, LAST_YEAR)
+        if first <= last:
+            self._widen(first, last)
 
     # --- internals ------------------------------------------------------------------------
 

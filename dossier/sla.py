@@ -176,9 +176,12 @@ def on_transition(deadlines: Deadlines, *, procedure: Procedure, channel: str,
         pause_end = PauseEnd(ended_at=at, due_before=d.due_at, due_after=d.due_at)
         d = replace(d, paused_at=None, supplement_due_at=None)
 
-    if target in FINAL_STATES:
+    if target in FINAL_STATES and d.supplement_due_at is not None:
         d = replace(d, supplement_due_at=None)
-    d = replace(d, next_timer_at=next_timer(target, d))
+    timer = next_timer(target, d)
+    if timer != d.next_timer_at:
+        d = replace(d, next_timer_at=timer)
+    # unchanged deadlines stay the very object read: the store then writes none of them
     return SlaChange(deadlines=d, event_data=extra, pause_start=pause_start, pause_end=pause_end)
 
 

@@ -101,6 +101,10 @@ def problem(value: object, kind: Kind) -> str | None:
     if not isinstance(value, str):
         return "must be text"
     limit = LIMITS[kind]
+    if value.isascii() and value.isprintable():
+        # the common case (codes, ids) in two C calls: printable ASCII holds no NUL, control,
+        # bidi control or surrogate, and is its own NFC
+        return None if len(value) <= limit.chars else f"must be at most {limit.chars} characters"
     # surrogates first: NFC and UTF-8 both need well-formed text
     if not _encodable(value):
         return "holds a lone surrogate (not valid Unicode text)"

@@ -248,3 +248,19 @@ def test_working_time_adds_up(a: datetime, b: datetime, c: datetime) -> None:
     assert VN.working_time_between(a, b) + VN.working_time_between(b, c) == \
         VN.working_time_between(a, c)
     assert VN.working_time_between(a, b) == -VN.working_time_between(b, a)
+
+
+def test_prepare_builds_the_years_ahead_so_later_deadlines_ask_for_no_holidays() -> None:
+    asked: list[int] = []
+
+    def holidays(year: int) -> tuple[frozenset[date], frozenset[date]]:
+        asked.append(year)
+        return frozenset(), frozenset()
+
+    calendar = WorkingCalendar(holidays=holidays)
+    calendar.prepare(2025, 2026)
+    assert {2025, 2026} <= set(asked)
+    asked.clear()
+    assert calendar.add(at(2025, 12, 30, 9, 0), 10, "working_days") == at(2026, 1, 13, 9, 0)
+    assert asked == []
+    calendar.prepare(1900, 1901)  # outside the calendar's years: nothing to do, no error

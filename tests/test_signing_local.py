@@ -83,6 +83,42 @@ def test_the_stamp_shows_signer_agency_and_local_time_in_vietnamese(tmp_path: Pa
     assert verify(signed, [pki().root.cert])[0].signing_time is not None
 
 
+def holder(common_name: str, organisation: str) -> LocalSigner:
+    """A local signer whose certificate (issued by the test CA) names ``common_name`` of
+    ``organisation``: what the stamp prints."""
+    from dossier.signing.testpki import DOCUMENT_SIGNING, _issue, _name, _new_key
+
+    now = pki().created_at
+    issued = _issue(_name(common_name, organisation), _new_key(), pki().intermediate,
+                    not_before=now - timedelta(days=30), not_after=now + timedelta(days=365),
+                    eku=[DOCUMENT_SIGNING])
+    return LocalSigner.from_pem(issued.key_pem, issued.cert_pem,
+                                pki().intermediate.cert_pem + pki().root.cert_pem)
+
+
+def test_a_vietnamese_stamp_embeds_the_font_subset_made_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+    def no_subsetting(self: object) -> None:
+        raise AssertionError("the font was subset for this document")
+
+    signer = holder("Đặng Thị Ửng — “Quý”", "Ủy ban nhân dân phường Ô Chợ Dừa")
+    monkeypatch.setattr(GlyphAccumulator, "_extract_subset", no_subsetting)
+    signed = signer.sign(result_pdf(), request())
+    text = pdftotext(signed, tmp_path)
+    assert "Ký bởi: Đặng Thị Ửng — “Quý”" in text
+    assert "Cơ quan: Ủy ban nhân dân phường Ô Chợ Dừa" in text
+    assert verify(signed, [pki().root.cert])[0].ok
+
+
+def test_a_stamp_with_letters_beyond_vietnamese_still_shows_them(tmp_path: Path) -> None:
+    signed = holder("Nguyễn Văn Ký (Ωmega)", "UBND xã Thử Nghiệm").sign(result_pdf(),
+                                                                          request())
+    assert "Ký bởi: Nguyễn Văn Ký (Ωmega)" in pdftotext(signed, tmp_path)
+    assert verify(signed, [pki().root.cert])[0].ok
+
+
 def test_the_stamp_carries_a_qr_code_for_the_lookup_url() -> None:
     signed = local().sign(result_pdf(), request())
     assert b"/QR" in signed

@@ -386,6 +386,40 @@ def test_sweep_works_in_batches(engine: Engine, staff: dict[str, Actor]) -> None
         engine.sweep(at(2025, 9, 22, 9, 0), batch=0)
 
 
+def test_a_sweep_commits_when_its_time_is_up_and_goes_on(
+        engine: Engine, staff: dict[str, Actor], monkeypatch: pytest.MonkeyPatch) -> None:
+    code = register(engine)
+    dossiers = [received(engine, staff["clerk"], code) for _ in range(5)]
+    monkeypatch.setattr(timers, "BATCH_SECONDS", 0.0)  # every fire uses up a batch's time
+    transactions = {"n": 0}
+    real = engine.kernel.db.transaction
+
+    def counted(*, write: bool = True) -> Any:
+        transactions["n"] += 1
+        return real(write=write)
+
+    monkeypatch.setattr(engine.kernel.db, "transaction", counted)
+    report = engine.sweep(at(2025, 9, 22, 9, 0))
+    assert report.fired == {"overdue": 5}
+    assert transactions["n"] >= 5  # each transaction fired one and committed
+    assert all(triggers(engine, d)[-1] == "overdue" for d in dossiers)
+
+
+def test_a_step_that_moves_no_deadline_keeps_the_deadlines_it_had(
+        engine: Engine, staff: dict[str, Actor]) -> None:
+    from dossier import sla
+    from dossier.states import State, Trigger
+
+    code = received(engine, staff["clerk"], register(engine))
+    dossier = engine.get(code)
+    change = sla.on_transition(
+        dossier.deadlines, procedure=engine.procedure("9.000001", "1"), channel="counter",
+        trigger=Trigger.APPROVE, source=State.PROCESSING, target=State.AWAITING_SIGNATURE,
+        data={}, at=at(2025, 9, 9, 9, 0), calendar=engine.calendar_for(AGENCY))
+    assert change.deadlines is dossier.deadlines
+    assert change.event_data["timeliness"] == "early"
+
+
 def test_a_sweep_that_dies_midway_loses_nothing(engine: Engine, staff: dict[str, Actor],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     code = register(engine)

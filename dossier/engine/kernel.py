@@ -43,7 +43,7 @@ from dossier.agencies import EMPTY_DIRECTORY, AgencyDirectory
 from dossier.applicant_keys import NO_APPLICANT_KEYS, ApplicantKeys
 from dossier.audit import NO_KEYS, AuditKeys
 from dossier.calendar import WorkingCalendar
-from dossier.clock import Clock, require_aware
+from dossier.clock import Clock, local_date, require_aware
 from dossier.effects import after_event, chain_event, transition_changes
 from dossier.engine import messages
 from dossier.engine.procedures import ProcedureCatalog
@@ -125,6 +125,14 @@ class Kernel:
         self.procedures = ProcedureCatalog()
         self._hooks: list[TransitionHook] = []
         self._record_hooks: list[RecordHook] = []
+
+    def prepare_calendars(self) -> None:
+        """Build every calendar's day tables for this year and the next, so that the first
+        fire after start computes its deadlines as fast as any later one."""
+        year = local_date(self.now()).year
+        for calendar in {id(c): c for c in (self.default_calendar,
+                                            *self.calendars.values())}.values():
+            calendar.prepare(year, year + 1)
 
     # --- time and transactions --------------------------------------------------------------
 
@@ -331,15 +339,19 @@ class Kernel:
         if deadlines is not None:
             changes["deadlines"] = deadlines
         after = after_event(before, event, **changes)
-        if not repo.update_dossier(tx, before, after):
+        event_id = repo.record_change(tx, before, after, event)
+        if event_id is None:
             raise ConcurrencyConflict(f"{before.code} was changed by someone else; reload it")
-        self.write_event(tx, after, event)
+        self._enqueue(tx, after, event, event_id)
         return after
 
     def write_event(self, tx: Tx, after: Dossier, event: Event) -> None:
         """Insert ``event`` (which left the dossier as ``after``) and, in the same
         transaction, one outbox row per sink that wants its message."""
-        event_id = repo.insert_event(tx, after.id, event)
+        self._enqueue(tx, after, event, repo.insert_event(tx, after.id, event))
+
+    def _enqueue(self, tx: Tx, after: Dossier, event: Event, event_id: int) -> None:
+        """The outbox rows of an event just inserted (row ``event_id``)."""
         if not self.sinks:
             return
         kind = messages.message_type(event)

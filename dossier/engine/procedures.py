@@ -39,8 +39,11 @@ class ProcedureCatalog:
                 "registered with different content; give the new content a new version")
 
     def remember(self, procedure: Procedure) -> None:
+        """Keep a version just registered, with its rule book built now (at start-up, where
+        registering happens, rather than in the first fire)."""
         with self._lock:
-            self._procedures.setdefault(procedure.key, procedure)
+            kept = self._procedures.setdefault(procedure.key, procedure)
+        self.book(kept)
 
     def get(self, tx: Tx, code: str, version: str) -> Procedure:
         """A registered version; :class:`~dossier.errors.ProcedureNotFound` if there is none."""

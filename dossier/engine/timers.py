@@ -3,12 +3,15 @@
 No scheduler job per dossier: each row carries its next due instant (``next_timer_at``,
 indexed) written with its state; the sweep selects what is due in batches, each one short
 write transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers share the work), and
-re-checks each row inside it, so a row swept twice or by two workers yields one event.
+re-checks each row inside it, so a row swept twice or by two workers yields one event. A
+batch ends after :data:`BATCH_SECONDS` of work even if rows are left, so that a big backlog
+never holds SQLite's write lock for long.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,20 +43,41 @@ class SweepReport:
         return ", ".join(f"{n} {kind}" for kind, n in sorted(self.fired.items())) or "nothing due"
 
 
-def sweep(kernel: Kernel, at: datetime, *, batch: int, max_batches: int | None) -> SweepReport:
-    """Fire every timer due at ``at``, ``batch`` dossiers per transaction."""
+#: How long one sweep transaction may go on firing (the SELECT and COMMIT come on top). On
+#: SQLite a transaction holds the database's only write lock: the counter waits behind it.
+BATCH_SECONDS = 0.035
+
+
+def sweep(kernel: Kernel, at: datetime, *, batch: int, max_batches: int | None,
+          budget: float | None = None) -> SweepReport:
+    """Fire every timer due at ``at``: at most ``batch`` dossiers per transaction, and no more
+    than fit in ``budget`` seconds (:data:`BATCH_SECONDS`); each transaction then commits and
+    the next one starts.
+
+    After a transaction that ran out of time, the next one selects only as many due rows as
+    that one managed to fire, so that it does not read rows it will leave for the next.
+    """
+    seconds = BATCH_SECONDS if budget is None else budget
     fired: dict[str, int] = {}
     batches = 0
+    take = batch
     while max_batches is None or batches < max_batches:
+        began = time.perf_counter()
+        done = 0
         with kernel.transaction() as tx:
-            codes = repo.due_dossier_codes(tx, at, batch, skip_locked=not kernel.db.is_sqlite)
+            codes = repo.due_dossier_codes(tx, at, take, skip_locked=not kernel.db.is_sqlite)
             for code in codes:
                 timer = _fire_timer(kernel, tx, code, at)
+                done += 1
                 if timer is not None:
                     fired[timer.value] = fired.get(timer.value, 0) + 1
+                if time.perf_counter() - began >= seconds:
+                    break
         batches += 1
-        if len(codes) < batch:
-            break
+        if done == len(codes) < take:
+            break  # nothing more is due
+        # the next transaction takes what this one could fire in its time, or twice as many
+        take = min(batch, max(1, take * 2 if done == len(codes) else done))
     report = SweepReport(at=at, fired=fired)
     if report.total:
         log.info("sweep at %s: %s", at.isoformat(), report)

@@ -145,13 +145,15 @@ class Prepared:
 async def prepare(pdf: bytes, request: SignRequest, signer: signers.Signer, *,
                   signed_at: datetime, bytes_reserved: int,
                   timestamper: object | None = None,
-                  validation_context: object | None = None) -> Prepared:
+                  validation_context: object | None = None,
+                  writer: IncrementalPdfFileWriter | None = None) -> Prepared:
     """Add the field, its stamp and the empty signature; digest the byte range.
 
     ``validation_context`` (a pyHanko ``ValidationContext``) turns on B-LT: the signer's
     chain is validated now and the validation data goes into the document security store.
+    ``writer`` is ``open_pdf(pdf)`` when the caller opened it already (to check it).
     """
-    writer = open_pdf(pdf)
+    writer = writer or open_pdf(pdf)
     field_spec = fields.SigFieldSpec(
         sig_field_name=request.field_name,
         on_page=request.page,

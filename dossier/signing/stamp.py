@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from io import BytesIO
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
@@ -38,6 +37,7 @@ from pyhanko.stamp.base import BaseStampStyle
 from dossier.clock import LOCAL_TZ
 from dossier.resources import font_path
 from dossier.signing.base import SignRequest
+from dossier.signing.stampfont import PreparedGlyphs
 
 STAMP_TEXT = "Ký bởi: %(signer)s\nCơ quan: %(agency)s\nThời gian ký: %(signed_at)s"
 #: The stamp of a certificate without an organisation (O) in its subject.
@@ -48,15 +48,15 @@ TIME_FORMAT = "%d/%m/%Y %H:%M:%S"
 
 class _BundledFont(GlyphAccumulatorFactory):
     """pyHanko's OpenType font engine fed from bytes read once (its own factory opens the
-    file for every stamp and never closes it)."""
+    file for every stamp and never closes it), embedding a subset prepared once per process
+    (see :mod:`dossier.signing.stampfont`)."""
 
     def create_font_engine(self, writer: BasePdfFileWriter,
                            obj_stream: StreamObject | None = None) -> GlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
             obj_stream = writer.prepare_object_stream()  # type: ignore[no-untyped-call]
-        return GlyphAccumulator(writer=writer, font_handle=BytesIO(_font_bytes()),
-                                font_size=self.font_size, bcp47_lang_code=self.bcp47_lang_code,
-                                obj_stream=obj_stream)
+        return PreparedGlyphs(writer, _font_bytes(), font_size=self.font_size,
+                              bcp47_lang_code=self.bcp47_lang_code, obj_stream=obj_stream)
 
 
 @cache

@@ -7,8 +7,9 @@ talks DB-API through :class:`Tx` (an ORM session per ``fire`` costs ~6× more, s
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -21,35 +22,67 @@ from sqlalchemy.pool import StaticPool
 
 from dossier.errors import ConcurrencyConflict, DuplicateRecord, InvalidInput
 
+log = logging.getLogger("dossier")
+
 _SQLITE_TIME_LEN = len("2025-01-01 00:00:00.000000")
+#: Runs of a statement on one connection after which psycopg prepares it (its default: 5).
+PREPARE_THRESHOLD = 2
+#: Prepared statements kept per connection: the store's statements, with room for the
+#: variants of the row update (it writes only the columns a change touches).
+PREPARED_MAX = 256
 # PostgreSQL SQLSTATEs that mean "someone else got there first; try again".
 _PG_RETRYABLE = {"40001", "40P01", "55P03"}
 _PG_UNIQUE_VIOLATION = "23505"
 
 
+#: Given the error of a transaction's first statement, a cursor on a new connection if the
+#: old one had been dropped (else None: the error stands).
+Reconnect = Callable[[Exception], Any]
+
+
 class Tx:
     """One transaction's cursor, with the dialect's value conversions."""
 
-    __slots__ = ("_cursor", "_pg")
+    __slots__ = ("_cursor", "_pg", "_reconnect")
 
-    def __init__(self, cursor: Any, postgres: bool) -> None:
+    def __init__(self, cursor: Any, postgres: bool, reconnect: Reconnect | None = None) -> None:
         self._cursor = cursor
         self._pg = postgres
+        self._reconnect = reconnect  # until the first statement has succeeded
 
-    def _sql(self, sql: str) -> str:
-        return _pg_sql(sql) if self._pg else sql
+    @property
+    def postgres(self) -> bool:
+        """Whether this is PostgreSQL (the store writes some changes in fewer statements)."""
+        return self._pg
+
+    def _run(self, sql: str, params: Sequence[Any]) -> None:
+        if self._pg:
+            sql = _pg_sql(sql)
+        reconnect = self._reconnect
+        if reconnect is None:
+            self._cursor.execute(sql, params)
+            return
+        self._reconnect = None  # only the first statement may be sent again
+        try:
+            self._cursor.execute(sql, params)
+        except Exception as exc:
+            cursor = reconnect(exc)
+            if cursor is None:
+                raise
+            self._cursor = cursor
+            self._cursor.execute(sql, params)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run a statement; return the number of rows it changed."""
-        self._cursor.execute(self._sql(sql), params)
+        self._run(sql, params)
         return int(self._cursor.rowcount)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        self._cursor.execute(self._sql(sql), params)
+        self._run(sql, params)
         return self._cursor.fetchone()
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        self._cursor.execute(self._sql(sql), params)
+        self._run(sql, params)
         return list(self._cursor.fetchall())
 
     # value conversions: SQLite has no time type, PostgreSQL has timestamptz
@@ -111,10 +144,17 @@ class Database:
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
             try:
-                self.engine = create_engine(parsed, pool_pre_ping=True)
+                # No pool_pre_ping: it costs a round trip per transaction. A connection found
+                # dropped is replaced by the transaction's first statement instead (see
+                # transaction()). Our statements are few and fixed: psycopg
+                # prepares each once a connection has run it PREPARE_THRESHOLD times, so it
+                # is parsed and planned once per connection, not per fire.
+                self.engine = create_engine(
+                    parsed, connect_args={"prepare_threshold": PREPARE_THRESHOLD})
             except ImportError:
                 raise InvalidInput("PostgreSQL needs psycopg 3: pip install 'dossier[postgres]'") \
                     from None
+            event.listen(self.engine, "connect", _postgres_on_connect)
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
@@ -123,33 +163,61 @@ class Database:
         On SQLite a writing transaction starts with ``BEGIN IMMEDIATE`` so that it takes the
         write lock before it reads (no read-then-upgrade deadlocks); ``busy_timeout`` waits
         for the lock, and a lock still held after it is a :class:`ConcurrencyConflict`.
+
+        On PostgreSQL a pooled connection is not pinged before use. If the server dropped it
+        (a restart, an idle timeout, a fail-over), the transaction's *first* statement fails;
+        then, and only then, the connection is replaced and that statement sent again on the
+        new one. This is safe because no statement of the transaction had succeeded: the
+        caller has acted on no result yet, and whatever the dropped connection had begun on
+        the server was rolled back with it. A connection lost after a statement succeeded is never
+        retried (its results may already have been acted on), nor is a lost ``COMMIT``
+        (whether it committed is unknown): those raise, as before.
         """
         with self._lock or nullcontext():
+            held = [self._checkout()]
             try:
-                conn = self.engine.raw_connection()
-            except Exception as exc:
-                self._translate(exc)
-                raise
-            try:
-                cursor = conn.cursor()
+                cursor = held[0].cursor()
                 try:
-                    if self.is_sqlite and write:
-                        cursor.execute("BEGIN IMMEDIATE")
-                    yield Tx(cursor, not self.is_sqlite)
                     if self.is_sqlite:
+                        if write:
+                            cursor.execute("BEGIN IMMEDIATE")
+                        yield Tx(cursor, False)
                         if write:
                             cursor.execute("COMMIT")
                     else:
-                        conn.commit()
+                        def reconnect(exc: Exception) -> Any:
+                            nonlocal cursor
+                            if not _dropped(held[0], exc):
+                                return None
+                            log.warning("the database connection was dropped; reconnecting "
+                                        "(%s)", type(exc).__name__)
+                            cursor.close()
+                            held[0].invalidate()
+                            # the other pooled connections are most likely gone as well
+                            # (a restart, a fail-over): open new ones from here on
+                            self.engine.dispose()
+                            held[0] = self._checkout()
+                            cursor = held[0].cursor()
+                            return cursor
+
+                        yield Tx(cursor, True, reconnect)
+                        held[0].commit()
                 except BaseException as exc:
-                    _rollback(conn, cursor, self.is_sqlite)
+                    _rollback(held[0], cursor, self.is_sqlite)
                     if isinstance(exc, Exception):
                         self._translate(exc)
                     raise
                 finally:
                     cursor.close()
             finally:
-                conn.close()
+                held[0].close()
+
+    def _checkout(self) -> Any:
+        try:
+            return self.engine.raw_connection()
+        except Exception as exc:
+            self._translate(exc)
+            raise
 
     def _translate(self, exc: Exception) -> None:
         """Raise the :class:`ConcurrencyConflict` a driver error means, if it means one.
@@ -213,6 +281,13 @@ def _unique_key(exc: Exception) -> str:
     return f"a row with the same {columns.strip() or 'unique key'}"
 
 
+def _dropped(conn: Any, exc: Exception) -> bool:
+    """Whether ``exc`` means the server or the network closed ``conn`` (psycopg marks such
+    a connection closed or broken; an error the server reported leaves it usable)."""
+    driver = conn.driver_connection
+    return bool(getattr(driver, "closed", False) or getattr(driver, "broken", False))
+
+
 def _rollback(conn: Any, cursor: Any, sqlite: bool) -> None:
     try:
         if sqlite:
@@ -231,12 +306,19 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # 64 MiB of page cache (the default is 2 MiB): the indexes of a province's million
-    # dossiers stay in memory, so a sweep or a look-up does not go back to the file
-    cursor.execute("PRAGMA cache_size=-65536")
+    # 16 MiB of page cache per connection (the default is 2 MiB): room for the upper levels
+    # of every index of a province's million dossiers. The leaves come from the operating
+    # system's page cache, which the pool's connections share; a pool holds up to 15
+    # connections, so 64 MiB each could take ~1 GiB, and on a 1M-dossier database neither
+    # random look-ups nor the sweep were measurably faster with it (bench/README.md).
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _postgres_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.prepared_max = PREPARED_MAX
 
 
 def _sqlite_on_begin(conn: Any) -> None:
