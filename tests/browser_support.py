@@ -68,6 +68,8 @@ def chromium(width: int = 1024, height: int = 900) -> Iterator[Any]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
+    # a page a click navigates to may still be loading on a busy machine: look for up to 10 s
+    driver.implicitly_wait(10)
     try:
         yield driver
     finally:

@@ -16,7 +16,7 @@ from dossier import Actor, ConcurrencyConflict, Engine, load_procedure, sample_p
 from dossier.states import Trigger
 from dossier.testing import FrozenClock
 
-LY_LICH = "2.000488"
+LY_LICH = "3.000333"
 AGENCY = "000.00.05.H12"
 
 
