@@ -6,8 +6,9 @@ twelve dossiers submitted), then starts a **fresh interpreter** that does what a
 when it starts, timing each part: ``import dossier``, ``Engine(url)`` (which now builds the
 calendars' day tables for this year and the next), ``register`` of the procedure (as
 ``Engine.from_config`` does; it builds the rule book), then ``fire(code, "receive")`` on one
-dossier after another. The figure is the first receive over the median of the 3rd–12th (the
-warm ones): target ≤ 3.
+dossier after another (form 01 is numbered in each receive; its PDF is left to the worker,
+``FormSettings(at_fire=False)``, as ``bench/transitions.py`` does). The figure is the first
+receive over the median of the 3rd–12th (the warm ones): target ≤ 3.
 
 Rounds alternate between a database in the temp directory and one on a RAM disk
 (``/dev/shm``): on a disk, a process's first commit also creates SQLite's WAL file and syncs
@@ -39,8 +40,9 @@ TARGET = 3.0
 _SETUP = """
 import sys
 from dossier import Actor, Engine, sample_path
+from dossier.forms import FormSettings
 from dossier.procedure import load_procedure
-engine = Engine(sys.argv[1])
+engine = Engine(sys.argv[1], form_settings=FormSettings(at_fire=False))
 engine.register(load_procedure(sample_path("ly-lich-tu-phap.toml")))
 clerk = Actor(id="nv01", role="clerk", agency="000.00.05.H12")
 for _ in range(12):
@@ -52,9 +54,10 @@ _CHILD = """
 import json, sqlite3, statistics, sys, time
 began = time.perf_counter()
 from dossier import Actor, Engine, sample_path
+from dossier.forms import FormSettings
 from dossier.procedure import load_procedure
 imported = time.perf_counter()
-engine = Engine(sys.argv[1])
+engine = Engine(sys.argv[1], form_settings=FormSettings(at_fire=False))
 started = time.perf_counter()
 engine.register(load_procedure(sample_path("ly-lich-tu-phap.toml")))
 registered = time.perf_counter()

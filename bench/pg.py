@@ -126,8 +126,9 @@ def fires(rounds: int, seconds: float, against: Path | None = None) -> list[pair
     print(f"\n2. fires against pgbench: {rounds} rounds of {seconds:g} s per side and setting")
     url = fresh_database("bench_fires")
     from dossier import Actor, Engine
+    from dossier.forms import FormSettings
 
-    engine = Engine(url)
+    engine = Engine(url, form_settings=FormSettings(at_fire=False))
     engine.register(pgload.procedure())
     clerk = Actor(id="cl01", role="clerk", agency=pgload.AGENCY)
     template = engine.submit(pgload.PROCEDURE["code"], applicant={"name": "B"},
@@ -284,8 +285,9 @@ _LAYERS = (("psycopg", "psycopg (driver)"), ("sqlalchemy", "SQLAlchemy pool"),
 
 def profile(seconds: float) -> None:
     from dossier import Actor, Engine
+    from dossier.forms import FormSettings
 
-    engine = Engine(server_url("bench_fires"))
+    engine = Engine(server_url("bench_fires"), form_settings=FormSettings(at_fire=False))
     engine.register(pgload.procedure())
     actors = {role: Actor(id=f"{role[:2]}01", role=role, agency=pgload.AGENCY)
               for role in ("clerk", "specialist", "leader")}
@@ -329,8 +331,9 @@ def trace() -> None:
     import psycopg
 
     from dossier import Actor, Engine
+    from dossier.forms import FormSettings
 
-    engine = Engine(fresh_database("bench_trace"))
+    engine = Engine(fresh_database("bench_trace"), form_settings=FormSettings(at_fire=False))
     engine.register(pgload.procedure())
     actors = {role: Actor(id=f"{role[:2]}01", role=role, agency=pgload.AGENCY)
               for role in ("clerk", "specialist", "leader")}

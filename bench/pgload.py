@@ -5,10 +5,11 @@ dossiers of their own, one transaction per step, against the same tables of the 
 database: each engine process on dossiers it submitted, pgbench on 100,000 copies of one
 (each client in its own range, a random one per lifecycle). The pgbench script sends, per
 step, the statements the engine sends (see ``python bench/pg.py --trace``): the dossier row
-read (every column), the row update with its event insert in one statement (the columns that
-step changes), the cancelling of pending payments on return, and the commit. pgbench reads
-the row by id where the engine reads it by code (both unique-index look-ups) and lets the
-server make the hashes (``md5``).
+read (every column), the number of form 01 on receive (an upsert of its counter), the row
+update with its event insert in one statement (the columns that step changes), the
+cancelling of pending payments on return, and the commit. pgbench reads the row by id where
+the engine reads it by code (both unique-index look-ups) and lets the server make the hashes
+(``md5``).
 """
 
 from __future__ import annotations
@@ -38,17 +39,21 @@ PROCEDURE: dict[str, Any] = {
 STEPS: tuple[tuple[str, str, str], ...] = (
     ("receive", "clerk", "state = 'processing', received_at = now(), next_timer_at ="
      " now() + interval '6 days', clock_started_at = now(), due_at = now() + interval '7 days',"
-     " appointment_at = now() + interval '7 days', warning_at = now() + interval '6 days'"),
-    ("approve", "specialist", "state = 'awaiting_signature'"),
-    ("sign", "leader", "state = 'awaiting_return'"),
+     " appointment_at = now() + interval '7 days', warning_at = now() + interval '6 days',"
+     " step_role = 'specialist', step_due_at = now() + interval '3 days'"),
+    ("approve", "specialist", "state = 'awaiting_signature', step_role = 'leader',"
+     " step_due_at = now() + interval '4 days'"),
+    ("sign", "leader", "state = 'awaiting_return', step_role = 'clerk',"
+     " step_due_at = now() + interval '5 days'"),
     ("return_result", "clerk", "state = 'returned', closed_at = now(), next_timer_at = NULL,"
-     " timeliness = 'early'"),
+     " timeliness = 'early', step_role = NULL, step_due_at = NULL"),
 )
+
 _COLUMNS = ("id, code, procedure_code, procedure_version, agency, channel, state, resume_state,"
             " owner, applicant, fee_due, paid_amount, version, event_count, head_hash,"
             " submitted_at, received_at, updated_at, closed_at, clock_started_at, due_at,"
             " appointment_at, warning_at, step_due, paused_at, supplement_due_at, warned_for,"
-            " overdue_for, extended, timeliness, next_timer_at")
+            " overdue_for, extended, timeliness, next_timer_at, assignee, step_role")
 
 
 def procedure() -> Any:
@@ -63,7 +68,13 @@ def pgbench_script(first_id: int, per_client: int) -> str:
     for trigger, role, sets in STEPS:
         lines += [
             "BEGIN;",
-            f"SELECT {_COLUMNS} FROM dossiers WHERE id = :n \\gset d_",
+            f"SELECT {_COLUMNS} FROM dossiers WHERE id = :n \\gset d_"]
+        if trigger == "receive":
+            # the number of form 01 (Giấy tiếp nhận), taken in the transaction
+            lines.append("INSERT INTO counters (scope, key, value) VALUES ('form',"
+                         " '" + AGENCY + ":tt03-2025:form-01:2026', 1) ON CONFLICT (scope, key)"
+                         " DO UPDATE SET value = counters.value + 1 RETURNING value;")
+        lines += [
             "WITH changed AS (UPDATE dossiers SET version = :d_version + 1, event_count ="
             " :d_event_count + 1, head_hash = md5(random()::text) || md5(random()::text),"
             f" updated_at = now(), {sets} WHERE id = :n AND version = :d_version RETURNING id)"
@@ -105,8 +116,10 @@ def _worker(url: str, start: int, commands: Any, results: Any) -> None:
     """An engine process: submits dossiers (untimed), then runs lifecycles for as long as
     each command says, reporting fires, wall time and its own CPU time."""
     from dossier import Actor, Engine
+    from dossier.forms import FormSettings
 
-    engine = Engine(url)
+    # the form's number is taken in the transaction; its PDF is the worker's (bench/forms.py)
+    engine = Engine(url, form_settings=FormSettings(at_fire=False))
     engine.register(procedure())
     actors = {role: Actor(id=f"{role[:2]}01", role=role, agency=AGENCY)
               for role in ("clerk", "specialist", "leader")}

@@ -238,6 +238,7 @@ def check(url: str, clock: FastClock, delivered: list[tuple[str, int]], fired: i
     swept = engine.sweep(final)
     while engine.dispatch_outbox().attempted:
         pass
+    engine.issue_pending_forms()
     delivered += sink.delivered
     with engine.kernel.transaction(write=False) as tx:
         events = tx.all("SELECT d.code, e.seq, e.trigger, e.data FROM events e"
@@ -267,6 +268,15 @@ def check(url: str, clock: FastClock, delivered: list[tuple[str, int]], fired: i
           f"{twice} twice for one appointment, {due_left} still due after the last sweep, "
           f"{missing} of {len(late):,} open dossiers past their appointment without their "
           "overdue event")
+    with engine.kernel.transaction(write=False) as tx:
+        numbered = Counter((code, json.loads(data)["form"]["kind"])
+                           for code, _, _, data in events if '"form"' in data)
+        made = Counter(tx.all("SELECT d.code, m.kind FROM documents m JOIN dossiers d"
+                              " ON d.id = m.dossier_id WHERE m.kind LIKE 'form-%'"))
+    forms_lost = sum(max(0, n - made[key]) for key, n in numbered.items())
+    forms_twice = sum(max(0, n - numbered[key]) for key, n in made.items())
+    print(f"forms: {sum(numbered.values()):,} numbered by events, {sum(made.values()):,} made "
+          f"by the workers: {forms_lost} lost, {forms_twice} made twice")
     began = time.perf_counter()
     broken = 0
     for code in codes:
@@ -277,7 +287,8 @@ def check(url: str, clock: FastClock, delivered: list[tuple[str, int]], fired: i
     print(f"audit: {len(codes):,} chains verified in {time.perf_counter() - began:.0f} s, "
           f"{broken} broken")
     engine.close()
-    return lost == duplicated == unknown == twice == due_left == missing == broken == 0
+    return lost == duplicated == unknown == twice == due_left == missing == broken \
+        == forms_lost == forms_twice == 0
 
 
 def report_memory(samples: dict[int, list[tuple[float, int]]], reference_at: float) -> bool:

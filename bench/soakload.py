@@ -61,9 +61,30 @@ def settings(clock: FastClock) -> OutboxSettings:
     return OutboxSettings(lease=timedelta(seconds=10 * clock.speed), batch=100)
 
 
+class FixedForms:
+    """A form renderer that lays nothing out: the workers store one fixed page per numbered
+    form (rendering, ≈70 ms of CPU a form, is ``bench/forms.py``'s subject, and scales with
+    worker processes, not with the database)."""
+
+    def __init__(self) -> None:
+        from dossier.testing import scanned_pdf
+
+        self.page = scanned_pdf("Biểu mẫu")
+
+    def pdf(self, sheet: Any) -> bytes:
+        return self.page
+
+    def html(self, sheet: Any) -> str:
+        return ""
+
+
 def engine_for(url: str, clock: FastClock, sink: RecordingSink) -> Engine:
+    """An engine of the soak: the forms its events number are made by the workers."""
+    from dossier.forms import FormSettings
+
     return Engine(url, clock=clock, sinks={"count": sink}, outbox=settings(clock),
-                  signers={"presigned": transitions.PresignedSigner()})
+                  signers={"presigned": transitions.PresignedSigner()},
+                  forms=FixedForms(), form_settings=FormSettings(at_fire=False))
 
 
 def register(engine: Engine) -> None:
@@ -213,7 +234,7 @@ def worker_process(url: str, clock: FastClock, index: int, stop: Any, results: A
     sink = RecordingSink()
     engine = engine_for(url, clock, sink)
     worker = Worker(engine, interval=1.0, outbox_interval=0.5, payments_interval=None,
-                    receipts_interval=None, signatures_interval=None)
+                    receipts_interval=None, signatures_interval=None, forms_interval=2.0)
     worker.start()
     results.put(("ready", -index))
     stop.wait()

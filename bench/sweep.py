@@ -42,6 +42,7 @@ if str(_HERE.parent) not in sys.path:
 from bench import pairs  # noqa: E402
 from dossier import Actor, Engine  # noqa: E402
 from dossier.clock import LOCAL_TZ  # noqa: E402
+from dossier.forms import FormSettings  # noqa: E402
 from dossier.procedure import load_procedure  # noqa: E402
 from dossier.resources import sample_path  # noqa: E402
 from dossier.testing import FrozenClock  # noqa: E402
@@ -84,7 +85,8 @@ def _fill(conn: sqlite3.Connection, template: int, start: int, count: int) -> No
 def build(path: Path, groups: int, due: int, size: int) -> list[datetime]:
     """The database; for each group, the instant its dossiers are all overdue."""
     clock = FrozenClock(FIRST_RECEIVED)
-    engine = Engine(f"sqlite:///{path}", clock=clock)
+    engine = Engine(f"sqlite:///{path}", clock=clock,
+                    form_settings=FormSettings(at_fire=False))
     engine.register(load_procedure(sample_path("ly-lich-tu-phap.toml")))
     clerk = Actor(id="nv01", role="clerk", agency=AGENCY)
 

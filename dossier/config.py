@@ -25,6 +25,7 @@
 
     [signers.leader]  kind = "local" …   [sinks.partner]  kind = "webhook" …
     [notifiers.mail]  kind = "smtp" …    [worker] …   [outbox] …   [receipts] …
+    [forms]           symbols = { reception = "GTN" }   at_fire = true
     [checkpoints]     signer = "leader"   trust_files = ["ca.pem"]
 
     [web]                                         # `dossier serve` (see dossier.web)
@@ -69,11 +70,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cryptography import x509
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 
 from dossier.actors import Actor
 from dossier.agencies import Agency, AgencyDirectory
 from dossier.calendar import WorkingCalendar
+from dossier.documents.circulars import symbol_problem
 from dossier.errors import ConfigError, DossierError
 from dossier.payments.base import PaymentGateway
 from dossier.payments.registry import GatewayRegistry
@@ -156,6 +165,24 @@ class ReceiptConfig(_Strict):
     series_prefix: str = "AA"
 
 
+class FormsConfig(_Strict):
+    """``[forms]``: the agency's symbols after form numbers (``symbols = { reception =
+    "GTN" }``, see :class:`~dossier.forms.service.FormSettings`) and whether ``fire`` makes the
+    forms before it returns (``at_fire``) or leaves them to the worker's ``forms`` job."""
+
+    symbols: dict[str, str] = {}
+    at_fire: StrictBool = True
+
+    @field_validator("symbols")
+    @classmethod
+    def _known_symbols(cls, symbols: dict[str, str]) -> dict[str, str]:
+        for use, symbol in symbols.items():
+            problem = symbol_problem(use, symbol)
+            if problem is not None:
+                raise ValueError(problem)
+        return symbols
+
+
 class CheckpointConfig(_Strict):
     """``dossier audit checkpoint`` signs with ``signer`` (a ``[signers.*]`` name whose signer
     can sign statements: local or CSC), and ``verify-audit --checkpoint`` accepts signatures
@@ -225,6 +252,7 @@ class _File(_Strict):
     worker: WorkerSettings = WorkerSettings()
     outbox: OutboxConfig = OutboxConfig()
     receipts: ReceiptConfig = ReceiptConfig()
+    forms: FormsConfig = FormsConfig()
     checkpoints: CheckpointConfig = CheckpointConfig()
     web: WebConfig = WebConfig()
 
@@ -250,6 +278,7 @@ class Deployment:
     worker: WorkerSettings
     outbox: OutboxConfig
     receipts: ReceiptConfig
+    forms: FormsConfig = field(default_factory=FormsConfig)
     checkpoint_signer: SignsStatements | None = None
     checkpoint_trust: tuple[x509.Certificate, ...] = ()
     kinds: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # section → name → kind
@@ -387,7 +416,7 @@ class _Builder:
             procedures=procedures, agencies=directory, calendars=calendars,
             gateways=gateways, signers=signers, sinks=sinks, notifiers=notifiers,
             default_signers=defaults, worker=file.worker, outbox=file.outbox,
-            receipts=file.receipts, checkpoint_signer=checkpoint_signer,
+            receipts=file.receipts, forms=file.forms, checkpoint_signer=checkpoint_signer,
             checkpoint_trust=trust,
             kinds={section: {name: table.kind for name, table in getattr(file, section).items()}
                    for section in GROUPS},

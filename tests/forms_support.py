@@ -12,6 +12,7 @@ from pathlib import Path
 from dossier import Actor, Engine
 from dossier.agencies import Agency
 from dossier.clock import LOCAL_TZ
+from dossier.forms import FormSettings
 from dossier.procedure import parse_procedure
 from dossier.procedure.model import Procedure
 from dossier.signing import LocalSigner
@@ -74,14 +75,16 @@ class World:
         return code
 
 
-def world(at: datetime, *, pki: TestPki | None = None, directory: bool = True) -> World:
+def world(at: datetime, *, pki: TestPki | None = None, directory: bool = True,
+          settings: FormSettings | None = None) -> World:
     clock = FrozenClock(at)
     signers = {}
     if pki is not None:
         signers["seal"] = LocalSigner.from_pkcs12(pki.pkcs12(pki.signer), TEST_PASSPHRASE,
                                                   clock=clock)
     engine = Engine.in_memory(clock=clock, signers=signers,
-                              agencies=agencies(seal=pki is not None) if directory else None)
+                              agencies=agencies(seal=pki is not None) if directory else None,
+                              form_settings=settings)
     engine.register(procedure())
     return World(engine=engine, clock=clock,
                  clerk=Actor("nv01", "clerk", COMMUNE, name="Nguyễn Thị Lan",

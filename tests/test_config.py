@@ -188,6 +188,9 @@ def test_bindings_must_name_known_agencies_and_gateways(tmp_path: Path, p12: Pat
     ("[[agencies]]\ncode = \"X\"\nname = \"A\"\nparent = \"Y\"", "parent Y is not in"),
     ("audit_key = { env = \"A\", file = \"b\" }", "nothing else"),
     ("procedures = [\"nowhere/*.toml\"]", "no file matches"),
+    ("[forms]\nsymbols = { receipt = \"BL\" }", "forms.symbols: 'receipt' is not a form use"),
+    ("[forms]\nsymbols = { reception = \"G TN\" }", "no spaces"),
+    ("[forms]\nat_fire = \"yes\"", "forms.at_fire"),
 ])
 def test_bad_files(tmp_path: Path, text: str, message: str) -> None:
     assert message in "\n".join(errors_of(tmp_path, text))
@@ -222,7 +225,7 @@ _values = st.recursive(_scalars, lambda inner: st.one_of(
                                      "calendar", "x"]), inner, max_size=4)), max_leaves=12)
 _files = st.dictionaries(st.sampled_from([
     "database", "audit_key", "agencies", "gateways", "signers", "sinks", "notifiers",
-    "worker", "outbox", "receipts", "procedures", "other"]), _values, max_size=5)
+    "worker", "outbox", "receipts", "forms", "procedures", "other"]), _values, max_size=5)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -292,6 +295,17 @@ def test_the_applicant_key_from_the_file_indexes_id_numbers(tmp_path: Path) -> N
                              applicant={"name": "Lê Thị C", "id_number": "001090012345"}).code
         assert [d.code for d in engine.find(applicant_id="001090012345").items] == [code]
         assert not engine.find(applicant_id="001090099999").items
+    finally:
+        engine.close()
+
+
+def test_forms_settings_from_the_file_reach_the_engine(tmp_path: Path) -> None:
+    path = write(tmp_path, 'database = "sqlite://"\n[forms]\nat_fire = false\n'
+                           'symbols = { reception = "TN-MC" }\n')
+    engine = Engine.from_config(path, environ={})
+    try:
+        settings = engine._forms.settings
+        assert (settings.at_fire, dict(settings.symbols)) == (False, {"reception": "TN-MC"})
     finally:
         engine.close()
 

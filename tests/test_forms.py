@@ -17,6 +17,7 @@ from signing_support import assert_signed_ok, nss_db, pki
 
 from dossier import Actor
 from dossier.errors import InvalidInput
+from dossier.forms import FormSettings
 
 __all__ = ["nss_db"]  # the pdfsig fixture, shared with the signing tests
 HEADER = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
@@ -262,6 +263,39 @@ def test_a_form_numbered_outside_engine_fire_is_made_by_the_worker() -> None:
     assert [d.kind for d in w.engine.documents(code)] == ["form-01"]
     assert w.engine.issue_pending_forms() == 0       # the scan moved on
     assert w.engine.issue_pending_forms(code) == 0   # and nothing is made twice
+
+
+def test_forms_left_to_the_worker_are_numbered_at_fire_and_made_by_its_job() -> None:
+    """``FormSettings(at_fire=False)``: an API process returns after the commit; the number is
+    taken in the transaction all the same and the worker makes the PDF."""
+    w = world(AFTER, settings=FormSettings(at_fire=False))
+    code = w.received()
+    assert w.engine.documents(code) == []
+    assert w.engine.history(code)[-1].data["form"]["number"] == 1
+    assert w.engine.issue_pending_forms() == 1
+    [doc] = w.engine.documents(code)
+    assert (doc.kind, doc.number) == ("form-01", 1)
+    assert w.engine.verify_audit(code)
+
+
+def test_the_worker_catches_up_on_more_events_than_one_page() -> None:
+    w = world(AFTER, settings=FormSettings(at_fire=False))
+    codes = [w.received() for _ in range(5)]
+    assert w.engine._forms.issue(limit=2) == 5    # 10 events, read two at a time
+    assert all(len(w.engine.documents(code)) == 1 for code in codes)
+    assert w.engine.issue_pending_forms() == 0
+
+
+@pytest.mark.parametrize(("symbols", "message"), [
+    ({"receipt": "BL"}, "'receipt' is not a form use"),
+    ({"reception": ""}, "1-16 printable ASCII"),
+    ({"reception": "GIẤY"}, "1-16 printable ASCII"),
+    ({"reception": "G TN"}, "no spaces"),
+    ({"reception": "X" * 17}, "1-16 printable ASCII"),
+])
+def test_form_symbols_are_checked(symbols: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        FormSettings(symbols=symbols)
 
 
 def test_the_cli_exports_the_tracking_book(tmp_path: Path) -> None:

@@ -58,6 +58,18 @@ class Use(StrEnum):
     TRACKING_BOOK = "book"         # sổ theo dõi hồ sơ
 
 
+def symbol_problem(use: object, symbol: object) -> str | None:
+    """Why ``symbol`` cannot follow the numbers of the forms for ``use`` (None if it can):
+    the agency's own ký hiệu, 1-16 printable ASCII characters (``05/GTN``). No circular fixes
+    the symbols; they are settings."""
+    if use not in {u.value for u in Use}:
+        return (f"{use!r} is not a form use (" + ", ".join(u.value for u in Use) + ")")
+    if not isinstance(symbol, str) or not 0 < len(symbol) <= 16 \
+            or not all(" " < c <= "~" for c in symbol):
+        return f"the symbol for {use} must be 1-16 printable ASCII characters, no spaces"
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class FormSpec:
     """One form of one circular."""

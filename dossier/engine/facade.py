@@ -212,6 +212,8 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi, FormsApi, QualityAp
             "receipts": receipts, "audit_key": list(deployment.audit_keys) or None,
             "sinks": deployment.sinks, "outbox": _outbox_settings(deployment),
             "applicant_key": list(deployment.applicant_keys) or None,
+            "form_settings": FormSettings(symbols=dict(deployment.forms.symbols),
+                                          at_fire=deployment.forms.at_fire),
         }
         options.update(overrides)
         engine = cls(database or deployment.database, clock=clock, create=create, **options)
@@ -335,7 +337,7 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi, FormsApi, QualityAp
     def _issue_forms(self, after: Dossier, trigger: str) -> None:
         """The form the event just committed numbered, made now (the worker retries a form
         that cannot be made: the transition stands either way)."""
-        if trigger in ISSUED_AT:
+        if trigger in ISSUED_AT and self._forms.settings.at_fire:
             try:
                 self._forms.issue(after.code)
             except DossierError as exc:

@@ -14,12 +14,13 @@ signs it with the agency's seal when it has one that signs here and at once (a l
 otherwise it is kept unsigned), and stores it as a document of the dossier (kind
 ``form-0N``, its number and circular, its SHA-256) in a short transaction of its own.
 ``Engine.fire`` and ``Engine.extend`` issue the forms of the dossier they moved before they
-return; the worker's ``forms`` job issues the rest (timers, services) from where it last
-stopped, reading the event feed. Why not inside the event's transaction: rendering costs
-about 130 ms and sealing about 300 ms more (``bench/forms.py``), against about 0.3 ms for the
-transition itself; held in the write transaction, that would cap a SQLite database near ten
-receptions a second and hold PostgreSQL row locks as long. A seal that fails leaves the form
-unsigned (logged): a lapsed certificate must not stop the counter.
+return (unless ``FormSettings.at_fire`` is false); the worker's ``forms`` job issues the
+rest (timers, services) from where it last stopped, reading the event feed. Why not inside
+the event's transaction: rendering costs about 130 ms and sealing about 300 ms more
+(``bench/forms.py``), against about 0.3 ms for the transition itself; held in the write
+transaction, that would cap a SQLite database near ten receptions a second and hold
+PostgreSQL row locks as long. A seal that fails leaves the form unsigned (logged): a lapsed
+certificate must not stop the counter.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from dossier.documents.circulars import (
     circular_for,
     form_for,
     spec_of,
+    symbol_problem,
 )
 from dossier.documents.wording import short_date
 from dossier.engine.kernel import Kernel, Recording
@@ -81,14 +83,19 @@ class FormSettings:
     :data:`dossier.forms.sheets.SYMBOLS`."""
 
     symbols: Mapping[str, str] = field(default_factory=dict)
+    #: True: ``Engine.fire`` makes the forms of the event it committed before it returns (a
+    #: counter prints form 01 at once; the request waits for the PDF). False: the request
+    #: returns after the commit and the worker's ``forms`` job makes them (API processes that
+    #: should not render; the number is taken in the transaction either way).
+    at_fire: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.at_fire, bool):
+            raise InvalidInput("at_fire must be true or false")
         for use, symbol in self.symbols.items():
-            if use not in {u.value for u in Use} or not isinstance(symbol, str) \
-                    or not 0 < len(symbol) <= 16 or not symbol.isascii():
-                raise InvalidInput(f"form symbol for {use!r} must be 1-16 ASCII characters "
-                                   "for a form use (reception, supplement, refusal, apology, "
-                                   "stop)")
+            problem = symbol_problem(use, symbol)
+            if problem is not None:
+                raise InvalidInput(f"form symbols: {problem}")
 
     def symbol(self, use: Use) -> str:
         return self.symbols.get(use.value, sheets.SYMBOLS.get(use, ""))
@@ -130,23 +137,35 @@ class FormsService:
 
     # --- made after the commit ------------------------------------------------------------
 
-    def issue(self, code: str | None = None, *, limit: int = 200) -> int:
+    def issue(self, code: str | None = None, *, limit: int = 500) -> int:
         """Make and store the forms events numbered and no document holds yet: those of
         dossier ``code``, or (``None``) those of every dossier from where the last run
-        stopped (at most ``limit`` events read). Returns how many were stored. A form that
-        cannot be made is logged and tried again next time (the scan does not pass it)."""
+        stopped, reading the feed ``limit`` events at a time until it is caught up (a busy
+        province writes far more events between two runs than one page). Returns how many
+        were stored. A form that cannot be made is logged and tried again next time (the
+        scan does not pass it)."""
         if code is not None:
             with self.kernel.transaction(write=False) as tx:
                 dossier = self.kernel.load(tx, code)
                 waiting = [e for e in repo.load_events(tx, dossier.id) if "form" in e.data]
             return sum(self._store(code, event) for event in waiting)
+        stored = 0
+        while True:
+            made, caught_up = self._issue_page(limit)
+            stored += made
+            if caught_up:
+                return stored
+
+    def _issue_page(self, limit: int) -> tuple[int, bool]:
+        """One page of the feed: (forms stored, whether the scan stopped: the end of the
+        feed or a form that could not be made)."""
         postgres = not self.kernel.db.is_sqlite
         with self.kernel.transaction(write=False) as tx:
             txid = repo.read_counter(tx, _CURSOR, "txid")
             event_id = repo.read_counter(tx, _CURSOR, "id")
             rows = feed_repo.events_after(tx, postgres=postgres, txid=txid,
                                           event_id=event_id, limit=limit)
-        stored, reached = 0, (txid, event_id)
+        stored, reached, failed = 0, (txid, event_id), False
         for event, at_txid, at_id in rows:
             if "form" in event.data:
                 try:
@@ -154,13 +173,14 @@ class FormsService:
                 except DossierError as exc:
                     log.warning("%s: form %s not issued yet: %s", event.code,
                                 event.data["form"].get("kind"), type(exc).__name__)
+                    failed = True
                     break
             reached = (at_txid, at_id)
         if reached != (txid, event_id):
             with self.kernel.transaction() as tx:
                 repo.set_counter(tx, _CURSOR, "txid", reached[0])
                 repo.set_counter(tx, _CURSOR, "id", reached[1])
-        return stored
+        return stored, failed or len(rows) < limit
 
     def _store(self, code: str, event: Event) -> int:
         """The form ``event`` numbered, made and stored unless it is already; 1 if stored."""
