@@ -6,8 +6,9 @@ database: each engine process on dossiers it submitted, pgbench on 100,000 copie
 (each client in its own range, a random one per lifecycle). The pgbench script sends, per
 step, the statements the engine sends (see ``python bench/pg.py --trace``): the dossier row
 read (every column), the number of form 01 on receive (an upsert of its counter), the row
-update with its event insert in one statement (the columns that step changes), the
-cancelling of pending payments on return, and the commit. pgbench reads the row by id where
+update with its event insert in one statement (the columns that step changes), on return the
+documents read and the result's digitisation record, the cancelling of pending payments, and
+the commit. pgbench reads the row by id where
 the engine reads it by code (both unique-index look-ups) and lets the server make the hashes
 (``md5``).
 """
@@ -41,10 +42,8 @@ STEPS: tuple[tuple[str, str, str], ...] = (
      " now() + interval '6 days', clock_started_at = now(), due_at = now() + interval '7 days',"
      " appointment_at = now() + interval '7 days', warning_at = now() + interval '6 days',"
      " step_role = 'specialist', step_due_at = now() + interval '3 days'"),
-    ("approve", "specialist", "state = 'awaiting_signature', step_role = 'leader',"
-     " step_due_at = now() + interval '4 days'"),
-    ("sign", "leader", "state = 'awaiting_return', step_role = 'clerk',"
-     " step_due_at = now() + interval '5 days'"),
+    ("approve", "specialist", "state = 'awaiting_signature', step_role = 'leader'"),
+    ("sign", "leader", "state = 'awaiting_return', step_role = 'clerk'"),
     ("return_result", "clerk", "state = 'returned', closed_at = now(), next_timer_at = NULL,"
      " timeliness = 'early', step_role = NULL, step_due_at = NULL"),
 )
@@ -85,6 +84,15 @@ def pgbench_script(first_id: int, per_client: int) -> str:
             " :d_head_hash, md5(random()::text) || md5(random()::text), NULL FROM changed"
             " RETURNING id;"]
         if trigger == "return_result":
+            # the result's digitisation record (Thông tư 01/2023): is there a signed result?
+            lines.append("SELECT d.code, x.kind, x.filename, x.sha256, x.size, x.media_type,"
+                         " x.signed_by, x.provider, x.created_at, x.component, x.number, x.book"
+                         " FROM documents x JOIN dossiers d ON d.id = x.dossier_id"
+                         " WHERE x.dossier_id = :n ORDER BY x.id;")
+            lines.append("INSERT INTO digitisation_records (dossier_id, seq, kind, component,"
+                         " sha256, pages, source, source_ref, returned_electronically, actor, at)"
+                         " VALUES (:n, :d_event_count + 1, 'result', NULL, NULL, NULL, NULL,"
+                         " NULL, false, 'nv01', now());")
             lines.append("UPDATE payments SET state = 'cancelled', updated_at = now()"
                          " WHERE dossier_id = :n AND state = 'pending' AND id <> -1;")
         lines.append("END;")

@@ -8,16 +8,19 @@ writes (the same rows in the same tables, the row update naming the same columns
 event's SHA-256 to the previous one and commits:
 
 =============  ==========================================================================
-receive        the row (state, reception, the deadline columns, computed as fixed offsets)
+receive        form 01's number (its counter), the row (state, reception, the deadline
+               columns, computed as fixed offsets)
 pay            a succeeded payment, the receipt's number and row, the row, the callback
                record; then, in a second transaction, the receipt's document (pre-rendered)
 approve        the row
 sign           the signed PDF (a blob of the same size, unique per dossier), its document
                row, the row
-return_result  the row (closing, timeliness), and the cancelling of pending payments
+return_result  the row (closing, timeliness), the result's digitisation record, and the
+               cancelling of pending payments
 =============  ==========================================================================
 
-Each step also inserts its event (``INSERT … RETURNING id``, as the engine does).
+Each step also sets the row's work-queue columns (the next step's role and due date) and
+inserts its event (``INSERT … RETURNING id``, as the engine does).
 """
 
 from __future__ import annotations
@@ -60,6 +63,12 @@ _DOCUMENT = ("INSERT INTO documents (dossier_id, kind, component, filename, sha2
              " media_type, signed_by, provider, number, book, created_at)"
              " VALUES (?, 'result', NULL, ?, ?, ?, 'application/pdf', 'ld01', 'presigned',"
              " NULL, NULL, ?)")
+_FORM_NUMBER = ("INSERT INTO counters (scope, key, value) VALUES ('form', ?, 1)"
+                " ON CONFLICT (scope, key) DO UPDATE SET value = counters.value + 1"
+                " RETURNING value")
+_DIGITISED = ("INSERT INTO digitisation_records (dossier_id, seq, kind, component, sha256,"
+              " pages, source, source_ref, returned_electronically, actor, at)"
+              " VALUES (?, ?, 'result', NULL, NULL, NULL, NULL, NULL, ?, 'nv01', ?)")
 _CANCEL = ("UPDATE payments SET state = 'cancelled', updated_at = ?"
            " WHERE dossier_id = ? AND state = 'pending' AND id <> -1")
 
@@ -91,13 +100,15 @@ class RawLifecycle:
 
     def receive(self, code: str) -> None:
         row, now = self._begin(code)
+        self._one(_FORM_NUMBER, (f"{row[4]}:tt03-2025:form-01:{now.year}",))
         due = now + timedelta(days=14)
         steps = json.dumps({name: (now + timedelta(days=days)).isoformat() for name, days in
                             (("pay", 0), ("process", 12), ("sign", 13), ("return", 13))})
         self._move(row, now, "receive", "awaiting_payment",
                    {"received_at": now, "next_timer_at": due - timedelta(days=1),
                     "clock_started_at": now, "due_at": due, "appointment_at": due,
-                    "warning_at": due - timedelta(days=1), "step_due": steps},
+                    "warning_at": due - timedelta(days=1), "step_due": steps,
+                    "step_due_at": now},
                    {"due_at": due.isoformat()})
         self._commit()
 
@@ -110,7 +121,9 @@ class RawLifecycle:
         number = self._one(_COUNTER, (f"{row[4]}:AA-25E",))[0]
         receipt = self._one(_RECEIPT, (payment, dossier_id, row[4], number, "Nguyễn Văn A",
                                        row[4], FEE, self._at(now), self._at(now)))[0]
-        self._move(row, now, "pay", "processing", {"paid_amount": FEE},
+        self._move(row, now, "pay", "processing",
+                   {"paid_amount": FEE, "step_role": "specialist",
+                    "step_due_at": now + timedelta(days=12)},
                    {"amount": FEE, "method": "cash", "order_ref": order,
                     "step_due_at": now.isoformat(), "timeliness": "on_time"})
         self._run(_CALLBACK, (order, payment, f"counter:{order}:cash", FEE,
@@ -123,7 +136,8 @@ class RawLifecycle:
 
     def approve(self, code: str) -> None:
         row, now = self._begin(code)
-        self._move(row, now, "approve", "awaiting_signature", {},
+        self._move(row, now, "approve", "awaiting_signature",
+                   {"step_role": "leader", "step_due_at": now + timedelta(days=13)},
                    {"step_due_at": now.isoformat(), "timeliness": "early"})
         self._commit()
 
@@ -133,15 +147,18 @@ class RawLifecycle:
         digest = hashlib.sha256(pdf).hexdigest()
         self._run(_BLOB, (digest, len(pdf), pdf))
         self._run(_DOCUMENT, (row[0], f"ket-qua-{code}.pdf", digest, len(pdf), self._at(now)))
-        self._move(row, now, "sign", "awaiting_return", {},
+        self._move(row, now, "sign", "awaiting_return",
+                   {"step_role": "clerk", "step_due_at": now + timedelta(days=13)},
                    {"document": digest, "step_due_at": now.isoformat(), "timeliness": "early"})
         self._commit()
 
     def return_result(self, code: str) -> None:
         row, now = self._begin(code)
         self._move(row, now, "return_result", "returned",
-                   {"closed_at": now, "next_timer_at": None, "timeliness": "early"},
+                   {"closed_at": now, "next_timer_at": None, "timeliness": "early",
+                    "step_role": None, "step_due_at": None},
                    {"step_due_at": now.isoformat(), "timeliness": "early"})
+        self._run(_DIGITISED, (row[0], row[13] + 1, True, self._at(now)))
         self._run(_CANCEL, (self._at(now), row[0]))
         self._commit()
 

@@ -51,6 +51,7 @@ from bench import pairs  # noqa: E402
 from bench.raw import STEPS, RawLifecycle  # noqa: E402
 from dossier import Actor, Engine, sample_path  # noqa: E402
 from dossier.forms import FormSettings  # noqa: E402
+from dossier.payments.receipt import IssuedReceipt, Receipt, render_receipt  # noqa: E402
 from dossier.procedure import load_procedure  # noqa: E402
 from dossier.signing.base import SignRequest, Ticket  # noqa: E402
 
@@ -76,6 +77,21 @@ class PresignedSigner:
         raise NotImplementedError
 
 
+class PrerenderedReceipts:
+    """The local issuer's HTML, rendered for the first receipt and handed back for every
+    one, with no PDF: the engine's side of issuing a receipt (numbering, storing) without the
+    rendering, as the raw side stores the same HTML (rendering a receipt's PDF costs tens of
+    milliseconds; bench/forms.py measures what rendering costs)."""
+
+    def __init__(self) -> None:
+        self._html: str | None = None
+
+    def issue(self, receipt: Receipt) -> IssuedReceipt:
+        if self._html is None:
+            self._html = render_receipt(receipt)
+        return IssuedReceipt(receipt=receipt, html=self._html, issuer="local")
+
+
 def signed_result() -> bytes:
     """A one-page result signed once by a local key (the test PKI): the bytes stored."""
     from dossier.documents.pdf import render_result
@@ -87,8 +103,7 @@ def signed_result() -> bytes:
     pdf = render_result(dossier_code="H12.22-250908-0001", procedure_name="Cấp Phiếu lý lịch "
                         "tư pháp", applicant_name="Nguyễn Văn A", agency="Sở Tư pháp",
                         decided_at=datetime(2025, 9, 8, 2, 0, tzinfo=UTC))
-    signed = signer.sign(pdf, SignRequest(signer_name="Nguyễn Văn Ký", agency="Sở Tư pháp",
-                                          dossier_code="H12.22-250908-0001"))
+    signed = signer.sign(pdf, SignRequest(dossier_code="H12.22-250908-0001"))
     assert isinstance(signed, bytes)
     return signed
 
@@ -103,6 +118,7 @@ def _setup(where: Path | str, dossiers: int, audit_key: str | None = None,
     awaiting reception; ``options`` go to :class:`Engine` (``bench/outbox.py`` passes
     ``sinks``)."""
     options.setdefault("signers", {"presigned": PresignedSigner()})
+    options.setdefault("receipt_issuer", PrerenderedReceipts())
     # form 01's number is taken in the receive transaction, as in production; making its PDF
     # (≈70 ms, bench/forms.py) is left to the worker, as an API process would
     options.setdefault("form_settings", FormSettings(at_fire=False))
