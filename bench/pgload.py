@@ -70,9 +70,11 @@ def pgbench_script(first_id: int, per_client: int) -> str:
             f"SELECT {_COLUMNS} FROM dossiers WHERE id = :n \\gset d_"]
         if trigger == "receive":
             # the number of form 01 (Giấy tiếp nhận), taken in the transaction
-            lines.append("INSERT INTO counters (scope, key, value) VALUES ('form',"
-                         " '" + AGENCY + ":tt03-2025:form-01:2026', 1) ON CONFLICT (scope, key)"
-                         " DO UPDATE SET value = counters.value + 1 RETURNING value;")
+            # (pgbench reads ":name" as a variable: the key's colons are made by the server)
+            lines.append("INSERT INTO counters (scope, key, value) VALUES ('form', replace('"
+                         + AGENCY + ";tt03-2025;form-01;2026', ';', chr(58)), 1)"
+                         " ON CONFLICT (scope, key) DO UPDATE SET value = counters.value + 1"
+                         " RETURNING value;")
         lines += [
             "WITH changed AS (UPDATE dossiers SET version = :d_version + 1, event_count ="
             " :d_event_count + 1, head_hash = md5(random()::text) || md5(random()::text),"
