@@ -6,10 +6,10 @@ transaction, the indexes are made afterwards; ``--postgres URL`` builds schema
 ``bench_report`` of that server instead, with ``COPY``): ``--rows`` dossiers of 2025 over
 ``--agencies`` agencies and the sample procedures, each with five events, four in five
 returned (early, on time or late), the rest refused or open (processing, waiting for the fee
-or a supplement); a third with a scanned component (a quarter of those a scan another dossier
-already had), half of the returned with a signed result, half fee-bearing and paid (online,
-by transfer or cash), a fifth of the returned rated, one in a hundred with a portal message
-not delivered yet.
+or a supplement); a third with a component file and its digitisation record (one in four of
+those reused from an earlier dossier's result, the rest scanned here), half of the returned
+with a signed result, half fee-bearing and paid (online, by transfer or cash), a fifth of the
+returned rated, one in a hundred with a portal message not delivered yet.
 
 Then two measures, each interleaving the engine and the hand-written SQL round by round on
 the same database (so a busy machine slows both alike), printing the medians and the
@@ -70,6 +70,7 @@ PAYMENT = ("dossier_id, provider, order_ref, idempotency_key, amount, currency, 
            " requested_by, created_at, expires_at, paid_at, consumed_at, updated_at,"
            " refunded_amount")
 RATING = "dossier_id, level, criteria, actor, role, rated_at"
+DIGITISATION = "dossier_id, seq, kind, component, sha256, pages, source, source_ref, actor, at"
 OUTBOX = ("sink, dossier_id, seq, event_id, message_id, payload, status, attempts,"
           " next_attempt_at, created_at")
 MIDDLE = ("digitise", "certify", "pay", "attach")  # the third event of each dossier
@@ -139,6 +140,11 @@ def rows(count: int, agencies: int, procedures: list[tuple[str, str]],
         if i % 3 == 0:
             yield "attachments", (d, "ban_chinh", "scan.pdf", _sha((i // 3) % pool), 0,
                                   "application/pdf", "nv01", _t(submitted))
+            reused = i % 12 == 0
+            yield "digitisation_records", (
+                d, 3, "reused" if reused else "digitised", "ban_chinh", _sha((i // 3) % pool),
+                None if reused else 2, "dossier" if reused else None,
+                "000.00.10.H12-R-0000000" if reused else None, "nv01", _t(received))
         if state == "returned" and i % 2 == 1:
             yield "documents", (d, "result", None, "ket-qua.pdf", _sha(10**9), 0,
                                 "application/pdf", "ld01", "local", _t(closed))
@@ -162,7 +168,7 @@ def rows(count: int, agencies: int, procedures: list[tuple[str, str]],
 #: table → columns, parents before children (a batch is written with everything before it)
 COLUMNS = {"blobs": "sha256, size, data", "dossiers": DOSSIER, "events": EVENT,
            "attachments": ATTACHMENT, "documents": DOCUMENT, "payments": PAYMENT,
-           "ratings": RATING, "outbox": OUTBOX}
+           "ratings": RATING, "outbox": OUTBOX, "digitisation_records": DIGITISATION}
 
 
 class Store:
@@ -289,12 +295,12 @@ def hand_written(postgres: bool) -> list[str]:
               SUM(CASE WHEN fee_due > 0 AND EXISTS (SELECT 1 FROM payments x
                   WHERE x.dossier_id = d.id AND x.consumed_at IS NOT NULL
                   AND x.method IN ('online', 'transfer')) THEN 1 ELSE 0 END),
-              SUM(CASE WHEN EXISTS (SELECT 1 FROM attachments a WHERE a.dossier_id = d.id)
-                  OR EXISTS (SELECT 1 FROM events e WHERE e.dossier_id = d.id
-                             AND e.trigger = 'digitise') THEN 1 ELSE 0 END),
-              SUM(CASE WHEN EXISTS (SELECT 1 FROM attachments a JOIN attachments b
-                  ON b.sha256 = a.sha256 AND b.dossier_id < a.dossier_id
-                  WHERE a.dossier_id = d.id) THEN 1 ELSE 0 END),
+              SUM(CASE WHEN channel IN ('counter', 'post') THEN 1 ELSE 0 END),
+              SUM(CASE WHEN channel IN ('counter', 'post') AND EXISTS (SELECT 1
+                  FROM digitisation_records x WHERE x.dossier_id = d.id
+                  AND x.kind IN ('digitised', 'reused')) THEN 1 ELSE 0 END),
+              SUM(CASE WHEN EXISTS (SELECT 1 FROM digitisation_records x
+                  WHERE x.dossier_id = d.id AND x.kind = 'reused') THEN 1 ELSE 0 END),
               SUM(CASE WHEN EXISTS (SELECT 1 FROM events x WHERE x.dossier_id = d.id
                   AND x.trigger = 'certify') THEN 1 ELSE 0 END),
               SUM(CASE WHEN EXISTS (SELECT 1 FROM documents x WHERE x.dossier_id = d.id
@@ -348,9 +354,11 @@ def measure(store: Store, engine: Engine, conn: Any, label: str, agency_code: st
     assert got.total.returned == sum(r[4] for r in expected[0]), "returned differs"
     assert got.tien_do.overdue_open.numerator == sum(r[3] for r in expected[1])
     assert got.total.submitted == sum(r[3] for r in expected[2]), "submitted differs"
-    assert got.so_hoa.reused_data.numerator == sum(r[8] for r in expected[2])
+    assert got.so_hoa.digitised.numerator == sum(r[8] for r in expected[2])
+    assert got.so_hoa.digitised.denominator == sum(r[7] for r in expected[2])
+    assert got.so_hoa.reused_data.numerator == sum(r[9] for r in expected[2])
     assert got.cong_khai.portal_synced.numerator == got.total.submitted - sum(
-        r[11] for r in expected[2])
+        r[12] for r in expected[2])
     t_engine, t_raw, ratio = paired(rounds, report, raw)
     print(f"{label:<22} {got.total.submitted:>9,} dossiers  engine {t_engine * 1e3:8.1f} ms"
           f"  hand-written {t_raw * 1e3:8.1f} ms  engine/hand-written {ratio:.2f}"

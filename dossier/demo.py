@@ -41,7 +41,7 @@ from dossier.payments import FakeProviderService, MomoGateway, VnpayGateway
 from dossier.payments.fake import demo_momo_config, demo_vnpay_config
 from dossier.payments.service import instructions
 from dossier.procedure import Procedure, load_procedure
-from dossier.records import Dossier, Event, Payment, SignatureRequest
+from dossier.records import Dossier, Event, Payment, ReuseKind, ReuseSource, SignatureRequest
 from dossier.reports import render_html, render_table
 from dossier.resources import samples
 from dossier.signing import CscRemoteSigner, LocalSigner, PhoneConfirmSigner, Signer
@@ -226,6 +226,18 @@ class Demo:
         callback = self.provider.success(payment.order_ref, at=self.clock.now())
         self.engine.handle_payment_callback(provider, callback.payload)
         return payment
+
+    def reuse(self, dossier: Dossier, component: str, earlier: str, actor: Actor) -> None:
+        """Attach ``component`` as the certified copy dossier ``earlier`` returned, taken from
+        the results kept here (tái sử dụng) rather than scanned again."""
+        copy = next(d for d in self.engine.documents(earlier) if d.kind == "certified_copy")
+        self.engine.attach(dossier.code, component, self.engine.read_document(earlier,
+                                                                              copy.sha256),
+                           f"{component}.pdf", actor=actor,
+                           reused_from=ReuseSource(kind=ReuseKind.DOSSIER, reference=earlier,
+                                                   sha256=copy.sha256))
+        self.out(f"{'':11} {dossier.code:<28} attach {component}, reused: the certified copy "
+                 f"of {earlier}")
 
     def attach_missing(self, dossier: Dossier, procedure: Procedure, actor: Actor) -> None:
         stored = {a.component for a in self.engine.attachments(dossier.code)}
@@ -441,7 +453,7 @@ def _run(out_dir: Path, clock: FrozenClock, signers: dict[str, Signer], phone: F
     echo(f"{'':11} {d.code:<28} paid through MoMo before reception")
     codes.append(demo.run_steps(d).code)
 
-    codes += _deadlines(demo, citizen)
+    codes += _deadlines(demo, citizen, land_copy=codes[1])
 
     echo("== side exits: a refusal after processing and a withdrawal")
     d = demo.submit(CRIMINAL_RECORD, "Bùi Văn K", clerk_p, "counter", PROVINCE, copies=1)
@@ -604,9 +616,10 @@ def _checkpoint(engine: Engine, out_dir: Path, codes: list[str], signer: LocalSi
             leftover.unlink(missing_ok=True)
 
 
-def _deadlines(demo: Demo, citizen: Actor) -> list[str]:
+def _deadlines(demo: Demo, citizen: Actor, *, land_copy: str) -> list[str]:
     """Dossiers left open while the clock runs: warnings, overdue, an apology letter, a
-    dossier sent by post, and a supplement request the applicant never answers."""
+    dossier sent by post, and a supplement request the applicant never answers (a building
+    permit whose land paper is the certified copy dossier ``land_copy`` returned)."""
     engine, clock, echo = demo.engine, demo.clock, demo.out
     echo("== deadlines: dossiers left open while the timer worker sweeps each morning")
     clock.set(datetime(2025, 7, 2, 8, 0, tzinfo=LOCAL_TZ))
@@ -621,7 +634,9 @@ def _deadlines(demo: Demo, citizen: Actor) -> list[str]:
     posted = demo.fire(posted, "receive", clerk_p,
                        arrived_at=datetime(2025, 7, 1, 16, 30, tzinfo=LOCAL_TZ))
     posted = demo.run_steps(posted, until=State.PROCESSING)
-    permit = demo.submit(BUILDING_PERMIT, "Cao Thị R", clerk_c, "counter", COMMUNE)
+    # Lê Văn C, whose copy was certified yesterday, applies for a building permit
+    permit = demo.submit(BUILDING_PERMIT, "Lê Văn C", clerk_c, "counter", COMMUNE)
+    demo.reuse(permit, "giay_to_dat", land_copy, clerk_c)
     permit = demo.run_steps(permit, until=State.PROCESSING)
     permit = demo.fire(permit, "request_supplement", demo.staff(Role.SPECIALIST, COMMUNE),
                        reason="Thiếu bản vẽ mặt bằng móng")

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from conftest import make_procedure
 
-from dossier import Actor, Dossier, Engine
+from dossier import Actor, Dossier, Engine, ReuseKind, ReuseSource
 from dossier.agencies import Agency, AgencyDirectory
 from dossier.clock import LOCAL_TZ
 from dossier.testing import FrozenClock, test_signer
@@ -17,6 +18,9 @@ PROVINCE, COMMUNE_1, COMMUNE_2, OTHER = ("000.00.05.H12", "000.00.12.H12", "000.
                                           "000.00.99.H12")
 FULL, PARTIAL, OFFLINE, SIGNED = "1.000001", "1.000002", "1.000003", "1.000004"
 SCAN = b"%PDF-1.4 scan of the original\n"
+#: the same document, taken from the citizen's data store (kho dữ liệu) instead of scanned
+FROM_DATA_STORE = ReuseSource(kind=ReuseKind.DATA_STORE, reference="KDL-0001",
+                              sha256=hashlib.sha256(SCAN).hexdigest())
 
 
 def directory() -> AgencyDirectory:
@@ -110,8 +114,8 @@ def build(engine: Engine, clock: FrozenClock) -> Province:
     p.submit("d10", SIGNED, COMMUNE_1, "counter")
     p.run("d10", "receive", "approve", "sign", "return_result")           # early, e-result
     p.submit("d11", OFFLINE, COMMUNE_2, "counter")
-    engine.attach(p.d["d11"].code, "ban_chinh", SCAN, "ban-chinh.pdf",   # the same scan
-                  actor=staff("clerk", COMMUNE_2))
+    engine.attach(p.d["d11"].code, "ban_chinh", SCAN, "ban-chinh.pdf",   # not scanned again
+                  actor=staff("clerk", COMMUNE_2), reused_from=FROM_DATA_STORE)
     clock.set(at(22, hour=10))
     p.run("d4", "approve", "return_result")                               # on the due date
     clock.set(at(25, hour=10))

@@ -192,6 +192,12 @@ def test_demo_ends_with_ratings_the_quality_table_and_report_html(demo: DemoRun)
         in quality
     assert re.search(r"Tỷ lệ xử lý trước hạn, đúng hạn\s+8\s+10\s+80,0%", quality)
     assert re.search(r"Tỷ lệ hài lòng trong tiếp nhận, giải quyết\s+9\s+10\s+90,0%", quality)
+    # 9 of the 13 came on paper, 5 of them digitised: the 4 chứng thực at the counter and the
+    # building permit, which also reuses an earlier dossier's certified copy (the one reuse)
+    assert "attach giay_to_dat, reused: the certified copy of 000.00.12.H12-250701-0001" \
+        in printed
+    assert re.search(r"Hồ sơ có thành phần được số hóa\s+5\s+9\s+55,6%", quality)
+    assert re.search(r"Tái sử dụng dữ liệu số hóa\s+1\s+13\s+7,7%", quality)
     assert "Tổng điểm (ước tính)" in quality
     page = (demo.out / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 3

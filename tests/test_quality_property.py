@@ -3,6 +3,7 @@ dossier through the engine and applies the same formulas (dossier.quality.indica
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -23,7 +24,7 @@ from quality_support import (
     staff,
 )
 
-from dossier import Engine
+from dossier import Actor, Engine, ReuseKind, ReuseSource
 from dossier.clock import LOCAL_TZ
 from dossier.quality import PAUSED_STATES, QualitySection
 from dossier.testing import FrozenClock
@@ -42,14 +43,15 @@ class Story:
     steps: int          # how many of the procedure's steps are done on 8/9 or on the day
     day: int            # the day of September the last step (the return) happens
     rating: int | None
-    scan: int | None    # which of two scans is attached (None: none)
+    scan: int | None    # which of two shared documents is attached (None: none)
+    reuse: bool         # that document is taken from the citizen's data store, not scanned
 
 
 stories = st.lists(st.builds(
     Story, procedure=st.sampled_from([FULL, PARTIAL, OFFLINE]),
     agency=st.sampled_from([COMMUNE_1, COMMUNE_2, OTHER]), online=st.booleans(),
     steps=st.integers(0, 4), day=st.integers(8, 29), rating=st.none() | st.integers(1, 3),
-    scan=st.none() | st.integers(0, 1)), min_size=1, max_size=7)
+    scan=st.none() | st.integers(0, 1), reuse=st.booleans()), min_size=1, max_size=7)
 
 
 def play(engine: Engine, clock: FrozenClock, plan: list[Story]) -> list[str]:
@@ -62,12 +64,19 @@ def play(engine: Engine, clock: FrozenClock, plan: list[Story]) -> list[str]:
         online = story.online and story.procedure != OFFLINE
         p.submit(name, story.procedure, story.agency, "online" if online else "counter",
                  owner=f"cd{n:02d}")
-        # two shared scans (reuse), or the dossier's own one (digitise needs a file)
+        # one of two shared documents (uploaded, or reused from the data store), or the
+        # dossier's own scan (digitise needs a file)
         scan = f"shared {story.scan}" if story.scan is not None else \
             f"own {n}" if story.procedure == OFFLINE else None
         if scan is not None:
-            engine.attach(p.d[name].code, "ban_chinh", f"%PDF-1.4 {scan}".encode(), "scan.pdf",
-                          actor=staff("clerk", story.agency))
+            content = f"%PDF-1.4 {scan}".encode()
+            source = ReuseSource(kind=ReuseKind.DATA_STORE, reference=f"KDL-{story.scan}",
+                                 sha256=hashlib.sha256(content).hexdigest()) \
+                if story.reuse and story.scan is not None else None
+            by = Actor(id=f"cd{n:02d}", role="citizen") if online else \
+                staff("clerk", story.agency)
+            engine.attach(p.d[name].code, "ban_chinh", content, "scan.pdf", actor=by,
+                          reused_from=source)
         todo = STEPS[story.procedure][:story.steps]
         now, later = (todo, []) if len(todo) < len(STEPS[story.procedure]) else \
             (todo[:-1], todo[-1:])
@@ -94,15 +103,16 @@ def reference(engine: Engine, codes: list[str], agencies: set[str] | None, start
     def add(key: str, yes: bool = True) -> None:
         c[key] = c.get(key, 0) + int(yes)
 
-    seen: set[str] = set()   # scans stored so far, by any agency: reuse is across agencies
     for code in codes:
         d = engine.get(code)
-        files = [a.sha256 for a in engine.attachments(code)]
-        earlier = set(seen)
-        seen.update(files)
         if agencies is not None and d.agency not in agencies:
             continue
-        history = [e.trigger for e in engine.history(code)]
+        events = engine.history(code)
+        history = [e.trigger for e in events]
+        # the records' meaning, read from the events: reused = attached from a store;
+        # digitised = received on paper and scanned at digitise, or reused
+        reuse = any(e.trigger == "attach" and "reused_from" in e.data for e in events)
+        paper = d.channel != "online"
         rating = engine.rating(code)
         if d.closed_at is not None and start_at <= d.closed_at < end_at:
             returned = d.state == "returned"
@@ -125,8 +135,9 @@ def reference(engine: Engine, codes: list[str], agencies: set[str] | None, start
             add("paid_online", d.fee_due > 0 and any(
                 p.consumed_at is not None and p.method in ("online", "transfer")
                 for p in engine.payments(code)))
-            add("digitised", bool(files) or "digitise" in history)
-            add("reused", any(f in earlier for f in files))
+            add("paper", paper)
+            add("digitised", paper and ("digitise" in history or reuse))
+            add("reused", reuse)
             add("certified", "certify" in history)
     g = c.get
     judged = sum(g(k, 0) for k in ("early", "on_time", "late", "overdue_open"))
@@ -139,7 +150,7 @@ def reference(engine: Engine, codes: list[str], agencies: set[str] | None, start
         "truc_tuyen.partial_online": (g("partial_online.online", 0),
                                       g("partial_online.total", 0)),
         "truc_tuyen.online_payment": (g("paid_online", 0), g("fee_bearing", 0)),
-        "so_hoa.digitised": (g("digitised", 0), g("submitted", 0)),
+        "so_hoa.digitised": (g("digitised", 0), g("paper", 0)),
         "so_hoa.reused_data": (g("reused", 0), g("submitted", 0)),
         "so_hoa.certified_copies": (0, g("certified", 0)),
         "hai_long.satisfaction": (g("returned", 0) - g("dissatisfied", 0), g("returned", 0)),

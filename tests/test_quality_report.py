@@ -11,10 +11,12 @@ d2    xã Một    full     counter   returned 25/9 (late), rated "Không hài l
 d3    xã Một    partial  online    fee paid by transfer, still processing: overdue at 30/9
 d4    xã Một    partial  counter   fee paid cash, returned 22/9 (on time)
 d5    xã Hai    partial  counter   waiting for the fee since 8/9: paused, not judged
-d6    xã Hai    offline  counter   scan attached, digitised, certified (paper), early
+d6    xã Hai    offline  counter   scan attached, digitised (a digitised record), certified
+                                   (paper), early
 d7    other     full     online    returned 8/9 (early), unrated
 d10   xã Một    signed   counter   result signed digitally, returned 8/9 (early)
-d11   xã Hai    offline  counter   the same scan as d6 attached (reused), not received
+d11   xã Hai    offline  counter   the same document attached from the citizen's data store
+                                   (a reused record), not received
 d9    xã Một    full     counter   submitted 2/10: outside the period
 ====  ========  =======  ========  ==============================================
 """
@@ -29,11 +31,13 @@ from conftest import AGENCY
 from quality_support import (
     COMMUNE_1,
     COMMUNE_2,
+    FROM_DATA_STORE,
     FULL,
     OFFLINE,
     OTHER,
     PARTIAL,
     PROVINCE,
+    SCAN,
     SIGNED,
     Province,
     build,
@@ -41,7 +45,7 @@ from quality_support import (
     signers,
 )
 
-from dossier import Engine
+from dossier import Actor, Engine
 from dossier.errors import InvalidInput
 from dossier.quality import Indicator
 from dossier.testing import FrozenClock
@@ -78,10 +82,10 @@ def test_every_indicator_over_all_agencies(province: Province) -> None:
     assert pair(o.online_rate) == (3, 6)
     assert pair(o.online_payment) == (1, 3)        # d3 paid by transfer of d3 d4 d5
     assert pair(o.procedures_paying_online) == (1, 1)
-    s = r.so_hoa
-    assert pair(s.digitised) == (2, 9)             # d6 d11
+    s = r.so_hoa       # 6 of them on paper: d2 d4 d5 d6 d10 d11
+    assert pair(s.digitised) == (2, 6)             # d6 scanned, d11 reused
     assert pair(s.electronic_result) == (1, 6)     # d10
-    assert pair(s.reused_data) == (1, 9)           # d11 reuses d6's scan
+    assert pair(s.reused_data) == (1, 9)           # d11, of every channel
     assert pair(s.certified_copies) == (0, 1)      # d6 certified on paper
     h = r.hai_long
     assert pair(h.satisfaction) == (5, 6)
@@ -119,6 +123,17 @@ def test_per_procedure_and_one_procedure(province: Province) -> None:
     assert set(only.by_procedure) == {OFFLINE}
     assert pair(only.so_hoa.certified_copies) == (0, 1)
     assert only.procedure_names[OFFLINE].startswith("Thủ tục thử")
+
+
+def test_an_online_reuse_counts_as_reuse_but_online_dossiers_are_not_digitised(
+        province: Province) -> None:
+    # d3 (online, processing): its owner attaches a document from their data store
+    engine = province.engine
+    engine.attach(province.d["d3"].code, "ban_chinh", SCAN, "ban-chinh.pdf",
+                  actor=Actor(id="cd02", role="citizen"), reused_from=FROM_DATA_STORE)
+    s = engine.quality_report(**SEPTEMBER).so_hoa
+    assert pair(s.reused_data) == (2, 9)           # d3 d11
+    assert pair(s.digitised) == (2, 6)             # the paper base: d3 is not in it
 
 
 def test_paused_dossiers_are_not_judged_while_paused(province: Province) -> None:

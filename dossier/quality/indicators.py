@@ -147,21 +147,35 @@ class TienDo(_Group):
 
 @dataclass(frozen=True, kw_only=True)
 class SoHoa(_Group):
-    """Số hóa hồ sơ (22 points). Computed from what the engine keeps until digitisation
-    records exist (one SQL function, :func:`dossier.store.quality_sql.digitisation_sql`).
+    """Số hóa hồ sơ (22 points). Counted from the dossiers' digitisation records
+    (:mod:`dossier.digitisation`), what "digitised" and "reused" mean in one SQL function
+    (:func:`dossier.store.quality_sql.digitisation_sql`).
 
-    - ``digitised`` — dossiers submitted in the period with a digitised component (a file
-      attached to a component, or a completed ``digitise`` step) ÷ dossiers submitted;
+    - ``digitised`` — dossiers submitted in the period on paper (at the counter or by post)
+      with a component digitised here (a ``digitised`` record, written by the ``digitise``
+      step) or reused from a store (a ``reused`` record): either way their components are
+      now digital ÷ dossiers submitted in the period on paper. Online dossiers are outside
+      both: their components came as electronic files, and digitisation (Thông tư
+      01/2023/TT-VPCP, as we read it) is of what comes in on paper. Their records could not
+      say otherwise: a procedure without a ``digitise`` step writes none for them, and one
+      with it records the citizen's uploads as well, so a scan and an upload look alike. In
+      the base they would lower the rate as more people file online; counted as digitised
+      they would hide whether the counter scans. So the rate is what a province acts on: the
+      share of the paper it received that was made digital;
     - ``electronic_result`` — dossiers returned in the period with a digitally signed result
       (a ``result`` document) ÷ dossiers returned;
-    - ``reused_data`` — dossiers submitted in the period with a component file whose content
-      was already stored for an earlier dossier (the same SHA-256) ÷ dossiers submitted;
+    - ``reused_data`` — dossiers submitted in the period with a reused component (a
+      ``reused`` record: an earlier dossier's result or a document of the citizen's data
+      store, its bytes checked against the source's SHA-256) ÷ dossiers submitted in the
+      period, on every channel: not the base of ``digitised``, because reuse is as much an
+      online act (the citizen picks from the data store) as a counter one, and a paper-only
+      base would drop the online reuses;
     - ``certified_copies`` — dossiers submitted in the period with an electronic certified
       copy issued (bản sao điện tử có chứng thực) ÷ those whose certification step was done.
 
     Source: 766 names these four measures (số hóa thành phần hồ sơ, kết quả điện tử, khai
     thác dữ liệu số hóa, chứng thực điện tử; aita.gov.vn's summary of the decision); the
-    formulas are ours: unconfirmed.
+    formulas and their bases are ours: unconfirmed.
     """
 
     key = "so_hoa"
@@ -251,7 +265,9 @@ SPECS: dict[str, IndicatorSpec] = {
         confirmed=False, scored=True),
     "so_hoa.digitised": IndicatorSpec(
         label="Hồ sơ có thành phần được số hóa",
-        formula="hồ sơ có thành phần số hóa / hồ sơ nộp trong kỳ",
+        formula="hồ sơ nộp trực tiếp, qua bưu chính có thành phần được số hóa hoặc tái sử "
+                "dụng / hồ sơ nộp trực tiếp, qua bưu chính trong kỳ (hồ sơ trực tuyến đã là "
+                "tệp điện tử: không tính)",
         source=_U, confirmed=False, scored=True),
     "so_hoa.electronic_result": IndicatorSpec(
         label="Kết quả giải quyết điện tử",
@@ -259,7 +275,8 @@ SPECS: dict[str, IndicatorSpec] = {
         scored=True),
     "so_hoa.reused_data": IndicatorSpec(
         label="Tái sử dụng dữ liệu số hóa",
-        formula="hồ sơ dùng lại tệp đã số hóa / hồ sơ nộp trong kỳ", source=_U,
+        formula="hồ sơ có thành phần tái sử dụng từ kết quả giải quyết trước hoặc kho dữ "
+                "liệu của công dân / hồ sơ nộp trong kỳ (mọi kênh)", source=_U,
         confirmed=False, scored=True),
     "so_hoa.certified_copies": IndicatorSpec(
         label="Bản sao điện tử có chứng thực",

@@ -39,7 +39,8 @@ class Tally:
 
     Returned in the period: ``returned``, ``early``, ``on_time``, ``late``, ``e_result``,
     ``rated`` and the ratings per level. Open at the period's end past the due date, not
-    paused: ``overdue_open``. Submitted in the period: the rest.
+    paused: ``overdue_open``. Submitted in the period: the rest (``paper``: received on paper,
+    the base of ``digitised``; see :class:`~dossier.quality.indicators.SoHoa`).
     """
 
     returned: int = 0
@@ -56,6 +57,7 @@ class Tally:
     online: int = 0
     fee_bearing: int = 0
     paid_online: int = 0
+    paper: int = 0
     digitised: int = 0
     reused: int = 0
     certified: int = 0
@@ -104,7 +106,7 @@ def section(parts: Iterable[tuple[str, str, Tally]], service_level: Callable[[st
         tien_do=TienDo(early=_of(t.early, judged), on_time=_of(t.on_time, judged),
                        late=_of(t.late, judged), overdue_open=_of(t.overdue_open, judged),
                        on_time_rate=_of(t.early + t.on_time, judged)),
-        so_hoa=SoHoa(digitised=_of(t.digitised, t.submitted),
+        so_hoa=SoHoa(digitised=_of(t.digitised, t.paper),
                      electronic_result=_of(t.e_result, t.returned),
                      reused_data=_of(t.reused, t.submitted),
                      certified_copies=_of(t.e_certified, t.certified)),

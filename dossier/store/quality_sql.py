@@ -8,11 +8,12 @@ them), each grouped by agency and procedure version:
   early / on time / late, an electronic result, the ratings;
 - **overdue** — open at the cut-off (the period's end, or now if earlier), received, past
   the due date and not paused (:data:`dossier.quality.tally.PAUSED_STATES`);
-- **intake** — submitted in the period: online, fee-bearing, paid online, digitisation
-  (:func:`digitisation_sql`), certification, portal sync.
+- **intake** — submitted in the period: online, fee-bearing, paid online, received on paper,
+  digitisation (:func:`digitisation_sql`), certification, portal sync.
 
-What a dossier has (a document, a payment, an outbox row) is an ``EXISTS`` on that table's
-dossier index, so a count costs one probe per dossier and per measure, whatever the history.
+What a dossier has (a document, a payment, a digitisation record, an outbox row) is an
+``EXISTS`` on that table's dossier index, so a count costs one probe per dossier and per
+measure, whatever the history.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from dossier.quality.tally import PAUSED_STATES, Key, Tally
+from dossier.records import DigitisationKind
 from dossier.store.database import Tx
 
 #: ``pay`` methods that count as paid online (gateway, or bank transfer to the agency).
 ONLINE_METHODS = ("online", "transfer")
+#: Channels whose dossiers come in on paper: the ones there is something to digitise in.
+PAPER_CHANNELS = ("counter", "post")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,18 +47,39 @@ class Scope:
     portal_sinks: tuple[str, ...] = ()
 
 
-def digitisation_sql(d: str) -> tuple[str, str]:
-    """SQL over the dossier alias ``d``: (it has a digitised component, it reuses digitised
-    data). The one place that says what "digitised" means until digitisation records exist:
-    a file attached to a component or a completed ``digitise`` step; reuse is a component
-    file whose content (SHA-256) was stored for an earlier dossier. Switch both to the
-    digitisation records table here."""
-    digitised = (f"(EXISTS (SELECT 1 FROM attachments a WHERE a.dossier_id = {d}.id)"
-                 f" OR EXISTS (SELECT 1 FROM events e WHERE e.dossier_id = {d}.id"
-                 " AND e.trigger = 'digitise'))")
-    reused = (f"EXISTS (SELECT 1 FROM attachments a JOIN attachments b ON b.sha256 = a.sha256"
-              f" AND b.dossier_id < a.dossier_id WHERE a.dossier_id = {d}.id)")
-    return digitised, reused
+class Digitisation(NamedTuple):
+    """SQL conditions over one dossier: ``paper`` — received on paper (the base of the
+    digitisation rate), ``digitised`` — received on paper and its components made digital,
+    ``reused`` — a component reused from a store, whatever the channel."""
+
+    paper: str
+    digitised: str
+    reused: str
+
+
+def digitisation_sql(d: str) -> Digitisation:
+    """The one place that says what "digitised" and "reused" mean, over the dossier alias
+    ``d``, from its digitisation records (:mod:`dossier.digitisation`).
+
+    Digitised: a dossier received on paper (:data:`PAPER_CHANNELS`) with a ``digitised`` record
+    (a component scanned at the ``digitise`` step) or a ``reused`` one (taken digital from an
+    earlier result or the citizen's data store): either way its components are now digital.
+    Online dossiers are outside that base: their components came as electronic files, and a
+    ``digitise`` step on one records the uploads too, so its records cannot tell a scan from an
+    upload. Reused: a ``reused`` record, on any channel (a citizen picks from the data store
+    online as a clerk does at the counter)."""
+    paper = f"{d}.channel IN ({_literals(PAPER_CHANNELS)})"
+    made_digital = _literals((DigitisationKind.DIGITISED, DigitisationKind.REUSED))
+    digitised = (f"{paper} AND EXISTS (SELECT 1 FROM digitisation_records r"
+                 f" WHERE r.dossier_id = {d}.id AND r.kind IN ({made_digital}))")
+    reused = (f"EXISTS (SELECT 1 FROM digitisation_records r WHERE r.dossier_id = {d}.id"
+              f" AND r.kind = '{DigitisationKind.REUSED.value}')")
+    return Digitisation(paper=paper, digitised=digitised, reused=reused)
+
+
+def _literals(values: Sequence[str]) -> str:
+    # constants of the code, never input: written into the SQL rather than bound
+    return ", ".join(f"'{value}'" for value in values)
 
 
 def _has(table: str, where: str) -> str:
@@ -90,7 +115,7 @@ def _month(postgres: bool) -> str:
 _GROUP = "d.agency, d.procedure_code, d.procedure_version"
 _SETTLED = ("returned", "early", "on_time", "late", "e_result", "rated", "very_satisfied",
             "satisfied", "dissatisfied")
-_INTAKE = ("submitted", "online", "fee_bearing", "paid_online", "digitised", "reused",
+_INTAKE = ("submitted", "online", "fee_bearing", "paid_online", "paper", "digitised", "reused",
            "certified", "e_certified", "unsynced")
 
 
@@ -123,7 +148,7 @@ def overdue_sql(scope: Scope) -> tuple[str, list[Any]]:
 
 def intake_sql(scope: Scope) -> tuple[str, list[Any]]:
     where, params = _filter(scope)
-    digitised, reused = digitisation_sql("d")
+    digitisation = digitisation_sql("d")
     online = _marks(ONLINE_METHODS)
     sinks = scope.portal_sinks
     unsynced = (_count(_has("outbox", f"x.sink IN ({_marks(sinks)}) AND x.status <> "
@@ -132,7 +157,8 @@ def intake_sql(scope: Scope) -> tuple[str, list[Any]]:
         "COUNT(*)", _count("d.channel = 'online'"), _count("d.fee_due > 0"),
         _count("d.fee_due > 0 AND " + _has(
             "payments", f"x.consumed_at IS NOT NULL AND x.method IN ({online})")),
-        _count(digitised), _count(reused),
+        _count(digitisation.paper), _count(digitisation.digitised),
+        _count(digitisation.reused),
         _count(_has("events", "x.trigger = 'certify'")),
         _count(_has("documents", "x.kind = 'certified_copy'")), unsynced))
     return (f"SELECT {_GROUP}, NULL, {columns} FROM dossiers d"
