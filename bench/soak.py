@@ -272,7 +272,7 @@ def check(url: str, clock: FastClock, delivered: list[tuple[str, int]], fired: i
         numbered = Counter((code, json.loads(data)["form"]["kind"])
                            for code, _, _, data in events if '"form"' in data)
         made = Counter(tx.all("SELECT d.code, m.kind FROM documents m JOIN dossiers d"
-                              " ON d.id = m.dossier_id WHERE m.kind LIKE 'form-%'"))
+                              " ON d.id = m.dossier_id WHERE substr(m.kind, 1, 5) = 'form-'"))
     forms_lost = sum(max(0, n - made[key]) for key, n in numbered.items())
     forms_twice = sum(max(0, n - numbered[key]) for key, n in made.items())
     print(f"forms: {sum(numbered.values()):,} numbered by events, {sum(made.values()):,} made "

@@ -353,6 +353,28 @@ def test_delivered_rows_are_pruned_after_the_retention(
     assert statuses(engine) == [(code, 2, "delivered")]
 
 
+def test_workers_pruning_at_once_never_wait_for_each_other(
+        make: Callable[..., Engine], clerk: Actor, clock: FrozenClock) -> None:
+    """PostgreSQL: a prune skips the rows another worker's prune holds (two DELETEs locking
+    overlapping rows in no set order deadlocked under the soak)."""
+    from dossier.store import outbox_repo
+
+    engine = make(sinks={"partner": Recorder()}, outbox=OutboxSettings(retention=timedelta(0)))
+    if engine.db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time")
+    for _ in range(3):
+        submit(engine, clerk)
+    engine.dispatch_outbox()
+    clock.advance(timedelta(seconds=1))
+    cutoff = clock.now()
+    with engine.kernel.transaction() as held:
+        assert outbox_repo.prune(held, delivered_before=cutoff, limit=2) == 2
+        with engine.kernel.transaction() as other:
+            other.execute("SET LOCAL lock_timeout = '2s'")
+            assert outbox_repo.prune(other, delivered_before=cutoff, limit=10) == 1
+    assert statuses(engine) == []
+
+
 def test_the_backlog_counts_pending_and_dead_with_the_oldest_age(
         make: Callable[..., Engine], clerk: Actor, clock: FrozenClock) -> None:
     engine = make(sinks={"partner": Recorder(), "refused": Refusing()})

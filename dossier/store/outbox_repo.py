@@ -152,9 +152,12 @@ def prune(tx: Tx, *, delivered_before: datetime, limit: int) -> int:
     when = tx.instant_in(delivered_before)
     # a row is delivered after it fell due, so next_attempt_at < cutoff is implied by
     # delivered_at < cutoff: it lets ix_outbox_due find the candidates without a scan
+    # PostgreSQL: workers pruning at once each take rows no other holds. Without SKIP LOCKED
+    # two DELETEs lock overlapping rows in no set order and deadlock (bench/soak.py met it)
+    lock = " FOR UPDATE SKIP LOCKED" if tx.postgres else ""
     return tx.execute(
         "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = 'delivered'"
-        " AND next_attempt_at < ? AND delivered_at < ? ORDER BY id LIMIT ?)",
+        f" AND next_attempt_at < ? AND delivered_at < ? ORDER BY id LIMIT ?{lock})",
         (when, when, limit))
 
 
