@@ -378,6 +378,10 @@ notifier = "mail"
 [worker]
 outbox_interval = 5
 
+[forms]                             # ký hiệu after form numbers; made before `fire` returns
+symbols = {{ reception = "GTN", supplement = "YCBS", refusal = "TC" }}
+at_fire = true                      # false: an API process leaves the PDFs to the worker
+
 [web]                               # `dossier serve`: the API's tokens, the forms' secret
 port = 8000
 csrf_secret = {{ env = "DEMO_CSRF_SECRET" }}
