@@ -18,12 +18,13 @@ from dossier import policy, store
 from dossier.actors import Actor
 from dossier.agencies import EMPTY_DIRECTORY, Agency, AgencyDirectory
 from dossier.applicant_keys import ApplicantKeys
-from dossier.audit import ENV_VAR, AuditKeys, verify_chain
+from dossier.audit import ENV_VAR, AuditKeys
 from dossier.calendar import WorkingCalendar
 from dossier.clock import Clock, SystemClock, require_aware
 from dossier.documents.base import FormRenderer, Paperwork
 from dossier.documents.circulars import ISSUED_AT
-from dossier.engine import DEFAULT_URL, checkpoints, lifecycle, timers
+from dossier.engine import DEFAULT_URL, lifecycle, timers
+from dossier.engine.audit_api import AuditApi
 from dossier.engine.forms_api import FormsApi
 from dossier.engine.kernel import Kernel
 from dossier.engine.outbox import OutboxSettings
@@ -39,7 +40,7 @@ from dossier.payments.base import PaymentGateway
 from dossier.payments.receipt import ReceiptIssuer
 from dossier.payments.registry import GatewayRegistry
 from dossier.payments.service import PaymentService, ReceiptSettings, build_registry
-from dossier.policy import check_actor, step_role
+from dossier.policy import check_actor
 from dossier.procedure.model import Procedure
 from dossier.records import (
     Attachment,
@@ -49,8 +50,7 @@ from dossier.records import (
     Event,
     ReuseSource,
 )
-from dossier.replay import check_case, check_digitisation, check_row
-from dossier.signing.base import Signer, SignsStatements
+from dossier.signing.base import Signer
 from dossier.signing.service import CERTIFICATION_BOOK, SigningService
 from dossier.sinks.base import Sink
 from dossier.states import Trigger
@@ -59,7 +59,6 @@ from dossier.store import repository as repo
 from dossier.store.database import Database
 
 if TYPE_CHECKING:
-    from cryptography import x509
 
     from dossier.config import Deployment
 
@@ -67,7 +66,8 @@ CHANNELS = lifecycle.CHANNELS
 log = logging.getLogger("dossier")
 
 
-class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi, FormsApi, QualityApi):
+class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi, FormsApi, QualityApi,
+             AuditApi):
     """Runs dossiers through their procedures' lifecycles on one database.
 
     ``Engine()`` opens (or creates) ``sqlite:///dossier.db`` in the working directory;
@@ -459,57 +459,6 @@ class Engine(PaymentsApi, SigningApi, OutboxApi, QueriesApi, FormsApi, QualityAp
         """Every dossier code (of one agency), in submission order."""
         with self._kernel.transaction(write=False) as tx:
             return repo.list_dossier_codes(tx, agency)
-
-    def verify_audit(self, code: str) -> bool:
-        """``True`` if the dossier's events match their chain (keyed links checked with this
-        engine's audit keys) and the dossier row matches its events (state, version, fee due,
-        amount paid, applicant digest, reception, closing, due date, assignee, step role,
-        special case), as do its digitisation records; else
-        :class:`~dossier.errors.AuditError` (``field`` names a row field that was edited)."""
-        with self._kernel.transaction(write=False) as tx:
-            dossier = self._kernel.load(tx, code)
-            events = repo.load_events(tx, dossier.id)
-            procedure = self._kernel.procedure_of(tx, dossier)
-            case = repo.dossier_case(tx, dossier.id)
-            records = drepo.records_of(tx, dossier.id)
-        verify_chain(code, events, dossier.head_hash, dossier.event_count,
-                     self._kernel.audit_keys)
-        check_row(dossier, events, self._kernel.applicant_digest,
-                  lambda state: step_role(procedure, state))
-        check_case(code, case, events)
-        check_digitisation(code, records, events)
-        return True
-
-    def audit_checkpoint(self, *, signer: SignsStatements | None = None) -> dict[str, Any]:
-        """A statement of the whole ledger (per agency: dossiers, last code of every day, a
-        Merkle root over every chain head): keep it outside the database and check it later
-        with :meth:`verify_checkpoint`.
-
-        It carries a MAC under the audit key when the engine has one, and a detached CMS
-        signature by ``signer`` (e.g. the agency's :class:`~dossier.signing.LocalSigner`,
-        timestamped when it has a TSA) when one is given; with neither,
-        :class:`~dossier.errors.InvalidInput`. A signer that fails raises its
-        :class:`~dossier.errors.SigningError` and nothing is returned. See
-        :mod:`dossier.engine.checkpoints` for the format and the bytes signed.
-        """
-        return checkpoints.take(self._kernel, signer)
-
-    def verify_checkpoint(self, statement: Mapping[str, Any], *,
-                          trust: Sequence[x509.Certificate] | None = None,
-                          ) -> checkpoints.CheckpointReport:
-        """Whether every dossier that existed at ``statement`` is still there, unrewritten, and
-        which numbers are missing from each agency-day's codes.
-
-        The MAC is checked when the engine has its key; the CMS signature always when there
-        is one: the signature over the statement, the message digest, the signer's
-        certificate at the time of signing (validity, key usage), the RFC 3161 token when
-        present (its imprint and time) and, with ``trust`` (root certificates), both chains up
-        to one of them; without ``trust`` the report's ``signature.chain_checked`` is False.
-        :class:`~dossier.errors.AuditError` names what failed: an altered statement, a key
-        this engine does not have (and no signature), a bad signature, or no signature when
-        ``trust`` is given.
-        """
-        return checkpoints.verify(self._kernel, statement, trust=trust)
 
     def _now(self) -> datetime:
         return self._kernel.now()
