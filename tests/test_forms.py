@@ -286,6 +286,16 @@ def test_the_worker_catches_up_on_more_events_than_one_page() -> None:
     assert w.engine.issue_pending_forms() == 0
 
 
+def test_a_run_of_the_forms_job_stops_when_its_time_is_up() -> None:
+    """A backlog must not hold a worker that is asked to stop: the run ends after its
+    budget and the next one goes on from where it stopped."""
+    w = world(AFTER, settings=FormSettings(at_fire=False))
+    codes = [w.received() for _ in range(3)]
+    assert w.engine._forms.issue(limit=2, budget=0) == 1    # one page, then time is up
+    assert w.engine._forms.issue(limit=2) == 2
+    assert all(len(w.engine.documents(code)) == 1 for code in codes)
+
+
 @pytest.mark.parametrize(("symbols", "message"), [
     ({"receipt": "BL"}, "'receipt' is not a form use"),
     ({"reception": ""}, "1-16 printable ASCII"),

@@ -32,6 +32,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from time import perf_counter
 from typing import Any, Literal
 
 from dossier.actors import Actor
@@ -68,6 +69,8 @@ _CURSOR = "forms-feed"
 #: The renderer used when the engine is given none (loaded on first use: Jinja2, fpdf2).
 OFFICIAL_FORMS = "dossier.documents.official:OfficialForms"
 PDF = "application/pdf"
+#: How long one run of the worker's forms job goes on reading the feed, in seconds.
+RUN_SECONDS = 10.0
 #: At most this many dossiers in one tracking-book export.
 BOOK_LIMIT = 20_000
 BOOK_COLUMNS = ("TT", "Mã hồ sơ", "Tên thủ tục hành chính", "Số lượng hồ sơ (bộ)",
@@ -137,23 +140,25 @@ class FormsService:
 
     # --- made after the commit ------------------------------------------------------------
 
-    def issue(self, code: str | None = None, *, limit: int = 500) -> int:
+    def issue(self, code: str | None = None, *, limit: int = 500,
+              budget: float = RUN_SECONDS) -> int:
         """Make and store the forms events numbered and no document holds yet: those of
         dossier ``code``, or (``None``) those of every dossier from where the last run
         stopped, reading the feed ``limit`` events at a time until it is caught up (a busy
-        province writes far more events between two runs than one page). Returns how many
-        were stored. A form that cannot be made is logged and tried again next time (the
-        scan does not pass it)."""
+        province writes far more events between two runs than one page) or ``budget``
+        seconds have passed (so that a worker asked to stop is not held by a backlog; the
+        next run goes on from there). Returns how many were stored. A form that cannot be
+        made is logged and tried again next time (the scan does not pass it)."""
         if code is not None:
             with self.kernel.transaction(write=False) as tx:
                 dossier = self.kernel.load(tx, code)
                 waiting = [e for e in repo.load_events(tx, dossier.id) if "form" in e.data]
             return sum(self._store(code, event) for event in waiting)
-        stored = 0
+        stored, began = 0, perf_counter()
         while True:
             made, caught_up = self._issue_page(limit)
             stored += made
-            if caught_up:
+            if caught_up or perf_counter() - began > budget:
                 return stored
 
     def _issue_page(self, limit: int) -> tuple[int, bool]:
