@@ -6,7 +6,7 @@ engine as ``actor=``, so the party rules of the library apply to reads as to wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -167,15 +167,8 @@ async def attach(request: Request) -> Response:
 
 
 async def read_attachment(request: Request) -> Response:
-    actor = await actor_of(request)
-    code, sha = request.path_params["code"], request.path_params["sha256"]
     engine = context(request).engine
-    listed = await call(engine.attachments, code, actor=actor)
-    media = next((a.media_type for a in listed if a.sha256 == sha), None)
-    if media is None:
-        raise NotFound(f"dossier {code} has no attachment {sha}")
-    data = await call(engine.read_attachment, code, sha, actor=actor)
-    return Response(data, media_type=media, headers={"Cache-Control": "no-store"})
+    return await _stored_file(request, engine.attachments, engine.read_attachment, "attachment")
 
 
 async def documents(request: Request) -> Response:
@@ -186,14 +179,21 @@ async def documents(request: Request) -> Response:
 
 
 async def read_document(request: Request) -> Response:
+    engine = context(request).engine
+    return await _stored_file(request, engine.documents, engine.read_document, "document")
+
+
+async def _stored_file(request: Request, listing: Callable[..., Sequence[Any]],
+                       read: Callable[..., bytes], what: str) -> Response:
+    """One of a dossier's stored files (an attachment, a document), with the media type its
+    listing records; an unknown SHA-256 is a 404 that names what was asked for."""
     actor = await actor_of(request)
     code, sha = request.path_params["code"], request.path_params["sha256"]
-    engine = context(request).engine
-    listed = await call(engine.documents, code, actor=actor)
-    media = next((d.media_type for d in listed if d.sha256 == sha), None)
+    listed = await call(listing, code, actor=actor)
+    media = next((f.media_type for f in listed if f.sha256 == sha), None)
     if media is None:
-        raise NotFound(f"dossier {code} has no document {sha}")
-    data = await call(engine.read_document, code, sha, actor=actor)
+        raise NotFound(f"dossier {code} has no {what} {sha}")
+    data = await call(read, code, sha, actor=actor)
     return Response(data, media_type=media, headers={"Cache-Control": "no-store"})
 
 
